@@ -1,0 +1,36 @@
+import type { Queryable } from "../db/client.js";
+import { auditEvents } from "../db/schema.js";
+
+/** Audit actions written so far; admin actions join them with the admin feature. */
+export type AuditAction =
+  | "user.registered"
+  | "user.login"
+  | "user.login_failed"
+  | "user.logout"
+  | "user.logout_all"
+  | "user.session_revoked"
+  | "user.refresh_token_reused"
+  | "user.profile_updated"
+  | "user.password_changed"
+  | "user.deactivated"
+  | "admin.created"
+  | "admin.promoted";
+
+export interface AuditEntry {
+  action: AuditAction;
+  actorId?: string | null;
+  targetId?: string | null;
+  ip?: string | null;
+  details?: Record<string, unknown>;
+}
+
+/** Call with the transaction that makes the change, so the event and the change commit together. */
+export async function recordAudit(db: Queryable, entry: AuditEntry): Promise<void> {
+  await db.insert(auditEvents).values({
+    action: entry.action,
+    actorId: entry.actorId ?? null,
+    targetId: entry.targetId ?? null,
+    ip: entry.ip ?? null,
+    details: entry.details ?? null,
+  });
+}

@@ -1,0 +1,192 @@
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { z } from "zod";
+import { recordAudit } from "../audit/audit.service.js";
+import { isUniqueViolation } from "../db/errors.js";
+import { sessions as sessionsTable, users, type UserRow } from "../db/schema.js";
+import { conflict, unauthenticated, type FieldError } from "../errors.js";
+import { emailSchema, fullNameSchema, parseInput } from "../lib/validation.js";
+import type { Deps, RequestMeta } from "../server/deps.js";
+import { findUserByEmail } from "../users/users.repo.js";
+import { toUserView } from "../users/user.view.js";
+import type { User } from "../users/user.types.js";
+import { checkPasswordPolicy } from "./password.js";
+import { AuthPayload, type LoginInput, type RegisterInput } from "./auth.types.js";
+import { consumeRefreshToken, continueSession, createSession, revokeUserSessions } from "./sessions.service.js";
+
+const INVALID_CREDENTIALS = "Invalid email or password";
+
+/** Login accepts any password a user could have set; the cap keeps argon2 from hashing megabytes. */
+const loginSchema = z.object({
+  email: emailSchema,
+  password: z.string().min(1, "Password is required").max(1024, "Password is too long"),
+});
+
+const registerSchema = z.object({
+  email: emailSchema,
+  fullName: fullNameSchema,
+  password: z.string(),
+});
+
+/** Builds the access/refresh pair for a session that was just opened or continued. */
+export async function issueAuthPayload(
+  deps: Pick<Deps, "tokens">,
+  user: UserRow,
+  sessionId: string,
+  refreshToken: string,
+): Promise<AuthPayload> {
+  const { token, expiresIn } = await deps.tokens.signAccessToken({ userId: user.id, sessionId });
+  const payload = new AuthPayload();
+  payload.accessToken = token;
+  payload.refreshToken = refreshToken;
+  payload.tokenType = "Bearer";
+  payload.expiresIn = expiresIn;
+  payload.user = toUserView(user);
+  return payload;
+}
+
+/**
+ * Validates every field at once (so a form can show every problem), applies the password policy and
+ * creates a USER. The unique index on email decides races: of N concurrent registrations of one
+ * address exactly one commits and the others get CONFLICT.
+ */
+export async function register(deps: Pick<Deps, "db" | "hasher">, input: RegisterInput, meta: RequestMeta): Promise<User> {
+  // The policy runs even when other fields are bad, so the caller sees every problem at once.
+  const policyErrors: FieldError[] = [];
+  if (typeof input.password === "string") {
+    const problem = await checkPasswordPolicy(input.password, "password", {
+      email: String(input.email ?? "").trim().toLowerCase(),
+      fullName: String(input.fullName ?? ""),
+    });
+    if (problem) policyErrors.push(problem);
+  }
+  const { email, fullName, password } = parseInput(registerSchema, input, policyErrors);
+  const passwordHash = await deps.hasher.hash(password);
+  try {
+    const row = await deps.db.transaction(async (tx) => {
+      // Registration never grants ADMIN, whatever the input says: role is not an input at all.
+      const [created] = await tx.insert(users).values({ email, fullName, passwordHash, role: "USER" }).returning();
+      await recordAudit(tx, { action: "user.registered", actorId: created!.id, targetId: created!.id, ip: meta.ip });
+      return created!;
+    });
+    return toUserView(row);
+  } catch (err) {
+    if (isUniqueViolation(err, "users_email_key")) throw conflict("An account with this email already exists");
+    throw err;
+  }
+}
+
+/**
+ * One answer and the same work for an unknown email and a wrong password: both verify a hash (a dummy
+ * one for unknown emails) and write one audit row. Deactivated accounts learn they are deactivated
+ * only after proving the password.
+ */
+export async function login(deps: Pick<Deps, "db" | "hasher" | "tokens" | "config">, input: LoginInput, meta: RequestMeta): Promise<AuthPayload> {
+  const { email, password } = parseInput(loginSchema, input);
+  const user = await findUserByEmail(deps.db, email);
+
+  if (!user || user.deletedAt) {
+    await deps.hasher.verify(await deps.hasher.dummyHash(), password);
+    await recordAudit(deps.db, {
+      action: "user.login_failed",
+      targetId: user?.id ?? null,
+      ip: meta.ip,
+      details: { email, reason: user ? "deleted" : "unknown_email" },
+    });
+    throw unauthenticated(INVALID_CREDENTIALS);
+  }
+
+  if (!(await deps.hasher.verify(user.passwordHash, password))) {
+    await deps.db.transaction(async (tx) => {
+      await tx
+        .update(users)
+        .set({ failedLoginsSinceLastLogin: sql`${users.failedLoginsSinceLastLogin} + 1` })
+        .where(eq(users.id, user.id));
+      await recordAudit(tx, { action: "user.login_failed", targetId: user.id, ip: meta.ip, details: { reason: "wrong_password" } });
+    });
+    throw unauthenticated(INVALID_CREDENTIALS);
+  }
+
+  const result = await deps.db.transaction(async (tx) => {
+    // The WHERE re-checks status: a deactivation that lands after the read above still wins.
+    const [updated] = await tx
+      .update(users)
+      .set({
+        loginCount: sql`${users.loginCount} + 1`,
+        lastLoginAt: sql`now()`,
+        failedLoginsSinceLastLogin: 0,
+      })
+      .where(and(eq(users.id, user.id), eq(users.isActive, true), isNull(users.deletedAt)))
+      .returning();
+    if (!updated) {
+      await recordAudit(tx, { action: "user.login_failed", targetId: user.id, ip: meta.ip, details: { reason: "deactivated" } });
+      return null;
+    }
+    const session = await createSession(tx, deps.config.jwt.refreshTtl, updated.id, meta);
+    await recordAudit(tx, {
+      action: "user.login",
+      actorId: updated.id,
+      targetId: updated.id,
+      ip: meta.ip,
+      details: { sessionId: session.sessionId },
+    });
+    return { user: updated, ...session };
+  });
+  if (!result) throw unauthenticated("This account is deactivated");
+  return issueAuthPayload(deps, result.user, result.sessionId, result.refreshToken);
+}
+
+const refreshSchema = z.object({ refreshToken: z.string().min(1, "Refresh token is required").max(256, "Invalid refresh token") });
+
+/** Rotates a refresh token: the old one is spent, a new pair comes back. */
+export async function refreshTokens(
+  deps: Pick<Deps, "db" | "tokens" | "config">,
+  refreshToken: string,
+  meta: RequestMeta,
+): Promise<AuthPayload> {
+  parseInput(refreshSchema, { refreshToken });
+  // The transaction commits a reuse revocation before the error is thrown.
+  const result = await deps.db.transaction(async (tx) => {
+    const consumed = await consumeRefreshToken(tx, refreshToken, meta.ip);
+    if (consumed.status !== "ok") return consumed.status;
+    return (await continueSession(tx, deps.config.jwt.refreshTtl, consumed.sessionId, meta)) ?? "ended";
+  });
+  if (result === "unknown") throw unauthenticated("Invalid refresh token");
+  if (result === "reused") throw unauthenticated("Refresh token was already used; the session has been revoked");
+  if (result === "ended") throw unauthenticated("Session has ended; log in again");
+  return issueAuthPayload(deps, result.user, result.sessionId, result.refreshToken);
+}
+
+/** Ends the session the refresh token belongs to. */
+export async function logout(deps: Pick<Deps, "db">, refreshToken: string, meta: RequestMeta): Promise<boolean> {
+  parseInput(refreshSchema, { refreshToken });
+  const result = await deps.db.transaction(async (tx) => {
+    const consumed = await consumeRefreshToken(tx, refreshToken, meta.ip);
+    if (consumed.status !== "ok") return consumed.status;
+    const [ended] = await tx
+      .update(sessionsTable)
+      .set({ revokedAt: sql`now()`, revokedReason: "logout" })
+      .where(and(eq(sessionsTable.id, consumed.sessionId), isNull(sessionsTable.revokedAt)))
+      .returning({ userId: sessionsTable.userId });
+    if (ended) {
+      await recordAudit(tx, {
+        action: "user.logout",
+        actorId: ended.userId,
+        targetId: ended.userId,
+        ip: meta.ip,
+        details: { sessionId: consumed.sessionId },
+      });
+    }
+    return "ok" as const;
+  });
+  if (result !== "ok") throw unauthenticated("Invalid refresh token");
+  return true;
+}
+
+/** Ends every session of the user, this one included. */
+export async function logoutAll(deps: Pick<Deps, "db">, userId: string, meta: RequestMeta): Promise<boolean> {
+  await deps.db.transaction(async (tx) => {
+    const count = await revokeUserSessions(tx, userId, "logout_all");
+    await recordAudit(tx, { action: "user.logout_all", actorId: userId, targetId: userId, ip: meta.ip, details: { sessions: count } });
+  });
+  return true;
+}

@@ -1,0 +1,82 @@
+import { hash, verify } from "@node-rs/argon2";
+import { ZxcvbnFactory } from "@zxcvbn-ts/core";
+import * as common from "@zxcvbn-ts/language-common";
+import * as en from "@zxcvbn-ts/language-en";
+import type { FieldError } from "../errors.js";
+
+export interface Hasher {
+  hash(password: string): Promise<string>;
+  verify(passwordHash: string, password: string): Promise<boolean>;
+  /**
+   * A hash of nothing in particular, made with the same parameters: login verifies against it when
+   * the email is unknown so that both failures cost the same time.
+   */
+  dummyHash(): Promise<string>;
+}
+
+export interface Argon2Params {
+  /** KiB */
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+/** OWASP's argon2id minimum, and what API.md §4 requires. */
+export const PRODUCTION_ARGON2: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
+
+/** argon2id through @node-rs/argon2's async (thread-pool) functions only: hashing never blocks the event loop. */
+export function createArgon2Hasher(params: Argon2Params = PRODUCTION_ARGON2): Hasher {
+  // 2 = argon2id. Algorithm is an ambient const enum, which isolatedModules cannot inline.
+  const options = { algorithm: 2 as const, ...params };
+  let dummy: Promise<string> | undefined;
+  return {
+    hash: (password) => hash(password, options),
+    verify: async (passwordHash, password) => {
+      try {
+        return await verify(passwordHash, password);
+      } catch {
+        // A malformed stored hash is a failed verification, not a crash.
+        return false;
+      }
+    },
+    dummyHash: () => (dummy ??= hash("gatehouse-dummy-password", options)),
+  };
+}
+
+export const PASSWORD_MIN_LENGTH = 8;
+export const PASSWORD_MAX_LENGTH = 128;
+/** zxcvbn scores 0..4; 3 is "safely unguessable: moderate protection from offline slow-hash scenario". */
+export const PASSWORD_MIN_SCORE = 3;
+
+const zxcvbn = new ZxcvbnFactory({
+  dictionary: { ...common.dictionary, ...en.dictionary },
+  graphs: common.adjacencyGraphs,
+  translations: en.translations,
+});
+
+/**
+ * The password policy of API.md §4. Returns the problem for `field`, or null when the password is
+ * acceptable. `context` feeds the estimator words it must treat as guessable (the user's own name and address).
+ */
+export async function checkPasswordPolicy(
+  password: string,
+  field: string,
+  context: { email: string; fullName?: string },
+): Promise<FieldError | null> {
+  const chars = [...password].length;
+  if (chars < PASSWORD_MIN_LENGTH || chars > PASSWORD_MAX_LENGTH) {
+    return { field, message: `Password must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long` };
+  }
+  const localPart = context.email.split("@")[0]?.toLowerCase() ?? "";
+  // Very short local parts ("a@x.io") would forbid half the alphabet; the estimator still sees them.
+  if (localPart.length >= 3 && password.toLowerCase().includes(localPart)) {
+    return { field, message: "Password must not contain your email address" };
+  }
+  const userInputs = [localPart, ...(context.fullName ?? "").toLowerCase().split(/\s+/)].filter((w) => w.length >= 3);
+  const result = await zxcvbn.check(password, userInputs);
+  if (result.score < PASSWORD_MIN_SCORE) {
+    const hint = [result.feedback.warning, ...result.feedback.suggestions].filter(Boolean).join(" ");
+    return { field, message: `Password is too weak${hint ? `: ${hint}` : ""}` };
+  }
+  return null;
+}

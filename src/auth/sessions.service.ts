@@ -1,0 +1,212 @@
+import { and, desc, eq, gt, isNull, ne, sql } from "drizzle-orm";
+import type { Queryable, Tx } from "../db/client.js";
+import { refreshTokens, sessions, users, type UserRow } from "../db/schema.js";
+import type { Deps, RequestMeta } from "../server/deps.js";
+import { recordAudit } from "../audit/audit.service.js";
+import { generateOpaqueToken, hashToken } from "./tokens.js";
+
+const USER_AGENT_MAX = 512;
+
+export type SessionRevokeReason =
+  | "logout"
+  | "logout_all"
+  | "revoked_by_user"
+  | "refresh_token_reuse"
+  | "password_changed"
+  | "deactivated";
+
+const expiresIn = (seconds: number) => sql`now() + make_interval(secs => ${seconds})`;
+
+/** Opens a session (a refresh-token family) and returns its first refresh token, in clear, once. */
+export async function createSession(
+  tx: Queryable,
+  refreshTtl: number,
+  userId: string,
+  meta: RequestMeta,
+): Promise<{ sessionId: string; refreshToken: string }> {
+  const [session] = await tx
+    .insert(sessions)
+    .values({
+      userId,
+      expiresAt: expiresIn(refreshTtl),
+      ip: meta.ip,
+      userAgent: meta.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
+    })
+    .returning({ id: sessions.id });
+  const refreshToken = generateOpaqueToken();
+  await tx.insert(refreshTokens).values({ tokenHash: hashToken(refreshToken), sessionId: session!.id });
+  return { sessionId: session!.id, refreshToken };
+}
+
+/** Revokes every live session of a user (optionally but one). Returns how many were revoked. */
+export async function revokeUserSessions(
+  tx: Queryable,
+  userId: string,
+  reason: SessionRevokeReason,
+  exceptSessionId?: string,
+): Promise<number> {
+  const revoked = await tx
+    .update(sessions)
+    .set({ revokedAt: sql`now()`, revokedReason: reason })
+    .where(
+      and(
+        eq(sessions.userId, userId),
+        isNull(sessions.revokedAt),
+        exceptSessionId ? ne(sessions.id, exceptSessionId) : undefined,
+      ),
+    )
+    .returning({ id: sessions.id });
+  return revoked.length;
+}
+
+export type ConsumedRefreshToken =
+  | { status: "ok"; sessionId: string }
+  | { status: "reused"; sessionId: string; userId: string | null }
+  | { status: "unknown" };
+
+/**
+ * Marks a refresh token used, atomically: of any number of concurrent callers with one token, exactly
+ * one gets "ok". Presenting a token that was already used revokes its whole session family (a copy of
+ * it is in someone else's hands) and reports "reused".
+ */
+export async function consumeRefreshToken(tx: Tx, refreshToken: string, ip: string | null): Promise<ConsumedRefreshToken> {
+  const tokenHash = hashToken(refreshToken);
+  const [fresh] = await tx
+    .update(refreshTokens)
+    .set({ usedAt: sql`now()` })
+    .where(and(eq(refreshTokens.tokenHash, tokenHash), isNull(refreshTokens.usedAt)))
+    .returning({ sessionId: refreshTokens.sessionId });
+  if (fresh) return { status: "ok", sessionId: fresh.sessionId };
+
+  const [known] = await tx
+    .select({ sessionId: refreshTokens.sessionId, userId: sessions.userId })
+    .from(refreshTokens)
+    .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+    .where(eq(refreshTokens.tokenHash, tokenHash))
+    .limit(1);
+  if (!known) return { status: "unknown" };
+
+  const revoked = await tx
+    .update(sessions)
+    .set({ revokedAt: sql`now()`, revokedReason: "refresh_token_reuse" })
+    .where(and(eq(sessions.id, known.sessionId), isNull(sessions.revokedAt)))
+    .returning({ id: sessions.id });
+  if (revoked.length > 0) {
+    await recordAudit(tx, {
+      action: "user.refresh_token_reused",
+      actorId: null,
+      targetId: known.userId,
+      ip,
+      details: { sessionId: known.sessionId },
+    });
+  }
+  return { status: "reused", sessionId: known.sessionId, userId: known.userId };
+}
+
+export interface LiveSession {
+  sessionId: string;
+  user: UserRow;
+}
+
+/**
+ * Continues a session after its refresh token was consumed: checks the session and its user are still
+ * good, issues the next refresh token and slides the expiry. Returns null when the session cannot go on.
+ */
+export async function continueSession(
+  tx: Tx,
+  refreshTtl: number,
+  sessionId: string,
+  meta: RequestMeta,
+): Promise<(LiveSession & { refreshToken: string }) | null> {
+  const [row] = await tx
+    .select({ user: users, live: sql<boolean>`${sessions.revokedAt} is null and ${sessions.expiresAt} > now()` })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(eq(sessions.id, sessionId))
+    .for("update", { of: sessions })
+    .limit(1);
+  if (!row || !row.live || !row.user.isActive || row.user.deletedAt) return null;
+
+  const refreshToken = generateOpaqueToken();
+  await tx.insert(refreshTokens).values({ tokenHash: hashToken(refreshToken), sessionId });
+  await tx
+    .update(sessions)
+    .set({
+      lastUsedAt: sql`now()`,
+      expiresAt: expiresIn(refreshTtl),
+      ip: meta.ip,
+      userAgent: meta.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
+    })
+    .where(eq(sessions.id, sessionId));
+  return { sessionId, user: row.user, refreshToken };
+}
+
+/** Seconds between two writes of `last_used_at` for one session: a read must not cost a write each time. */
+const TOUCH_INTERVAL_SECONDS = 60;
+
+/**
+ * The per-request check behind every @auth field: one indexed query (sessions primary key joined to
+ * users primary key) that also says whether the session is live. Returns null for a revoked or expired
+ * session, an inactive or deleted user, or a session that is not this user's.
+ */
+export async function loadLiveSession(
+  db: Queryable,
+  sessionId: string,
+  userId: string,
+): Promise<(LiveSession & { stale: boolean }) | null> {
+  const [row] = await db
+    .select({
+      user: users,
+      live: sql<boolean>`${sessions.revokedAt} is null and ${sessions.expiresAt} > now()`,
+      stale: sql<boolean>`${sessions.lastUsedAt} < now() - make_interval(secs => ${TOUCH_INTERVAL_SECONDS})`,
+    })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)))
+    .limit(1);
+  if (!row || !row.live || !row.user.isActive || row.user.deletedAt) return null;
+  return { sessionId, user: row.user, stale: row.stale };
+}
+
+export async function touchSession(db: Queryable, sessionId: string): Promise<void> {
+  await db.update(sessions).set({ lastUsedAt: sql`now()` }).where(eq(sessions.id, sessionId));
+}
+
+export async function listLiveSessions(db: Queryable, userId: string) {
+  return db
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)))
+    .orderBy(desc(sessions.lastUsedAt), desc(sessions.id));
+}
+
+/** Revokes one of the user's own sessions. false when the user has no such session. */
+export async function revokeOwnSession(
+  deps: Pick<Deps, "db">,
+  userId: string,
+  sessionId: string,
+  meta: RequestMeta,
+): Promise<boolean> {
+  return deps.db.transaction(async (tx) => {
+    const [own] = await tx
+      .select({ id: sessions.id, revokedAt: sessions.revokedAt })
+      .from(sessions)
+      .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)))
+      .for("update")
+      .limit(1);
+    if (!own) return false;
+    if (own.revokedAt) return true; // already done: revoking is idempotent
+    await tx
+      .update(sessions)
+      .set({ revokedAt: sql`now()`, revokedReason: "revoked_by_user" })
+      .where(eq(sessions.id, sessionId));
+    await recordAudit(tx, {
+      action: "user.session_revoked",
+      actorId: userId,
+      targetId: userId,
+      ip: meta.ip,
+      details: { sessionId },
+    });
+    return true;
+  });
+}

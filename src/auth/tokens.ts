@@ -1,0 +1,77 @@
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { SignJWT, errors as joseErrors, jwtVerify } from "jose";
+import type { Config } from "../config.js";
+import { unauthenticated } from "../errors.js";
+
+export interface AccessClaims {
+  userId: string;
+  sessionId: string;
+}
+
+export interface TokenService {
+  /** Signs a short-lived HS256 access token; `expiresIn` is in seconds. */
+  signAccessToken(claims: AccessClaims): Promise<{ token: string; expiresIn: number }>;
+  /** Verifies signature, algorithm, issuer, audience and expiry; throws UNAUTHENTICATED otherwise. */
+  verifyAccessToken(token: string): Promise<AccessClaims>;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Imports the key once as a CryptoKey (jose would otherwise import raw bytes on every call). */
+export async function createTokenService(jwt: Config["jwt"]): Promise<TokenService> {
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(jwt.secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign", "verify"],
+  );
+  return {
+    async signAccessToken({ userId, sessionId }) {
+      const token = await new SignJWT({ sid: sessionId })
+        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+        .setSubject(userId)
+        .setIssuer(jwt.issuer)
+        .setAudience(jwt.audience)
+        .setIssuedAt()
+        .setExpirationTime(`${jwt.accessTtl}s`)
+        .setJti(randomUUID())
+        .sign(key);
+      return { token, expiresIn: jwt.accessTtl };
+    },
+    async verifyAccessToken(token) {
+      try {
+        // algorithms pinned: "alg: none" and RS/HS confusion are refused by jose before the signature is read.
+        const { payload } = await jwtVerify(token, key, {
+          algorithms: ["HS256"],
+          issuer: jwt.issuer,
+          audience: jwt.audience,
+          requiredClaims: ["sub", "sid", "exp", "jti"],
+        });
+        const userId = payload.sub;
+        const sessionId = payload["sid"];
+        if (typeof userId !== "string" || typeof sessionId !== "string" || !UUID_RE.test(userId) || !UUID_RE.test(sessionId)) {
+          throw unauthenticated("Invalid access token");
+        }
+        return { userId, sessionId };
+      } catch (err) {
+        if (err instanceof joseErrors.JWTExpired) throw unauthenticated("Access token expired");
+        if (err instanceof joseErrors.JOSEError) throw unauthenticated("Invalid access token");
+        throw err;
+      }
+    },
+  };
+}
+
+/** 256 random bits, URL-safe. Only its SHA-256 is stored. */
+export function generateOpaqueToken(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/**
+ * SHA-256, hex. Tokens are looked up by this hash through a unique index: a stolen database
+ * yields no usable token, and the lookup compares hashes that an attacker cannot steer.
+ */
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
+}

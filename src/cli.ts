@@ -1,0 +1,109 @@
+import "reflect-metadata";
+import { parseArgs } from "node:util";
+import { read } from "read";
+import { ConfigError, loadConfig, readAdminPasswordFromEnv } from "./config.js";
+import { AppError } from "./errors.js";
+import { createLogger, safeError } from "./lib/logger.js";
+import { lockDataDir } from "./server/data-dir-lock.js";
+import { createDeps } from "./server/runtime.js";
+import { createAdmin } from "./users/admins.service.js";
+
+const USAGE = `Usage:
+  npm run cli -- migrate
+      Apply pending database migrations (the server also does this at start-up).
+  npm run cli -- create-admin --email E --name N [--promote]
+      Create an admin. The password comes from ADMIN_PASSWORD or an interactive prompt, never argv.
+      --promote makes an existing account with that email an active admin instead.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === "help" || command === "--help") {
+    console.log(USAGE);
+    return command ? 0 : 1;
+  }
+  if (command !== "migrate" && command !== "create-admin") {
+    console.error(`Unknown command "${command}".\n${USAGE}`);
+    return 1;
+  }
+
+  const { values } = parseArgs({
+    args: rest,
+    options: { email: { type: "string" }, name: { type: "string" }, promote: { type: "boolean", default: false }, password: { type: "string" } },
+    strict: true,
+  });
+  if (values.password !== undefined) {
+    console.error("Passwords are never taken from the command line (shell history, ps). Use ADMIN_PASSWORD or the prompt.");
+    return 1;
+  }
+
+  const config = loadConfig(process.env, { persistDevSecret: true });
+  const logger = createLogger({ ...config, logLevel: "warn" });
+  const release = config.databaseUrl ? undefined : await lockDataDir(config.dataDir);
+  const deps = await createDeps(config, logger);
+  try {
+    if (command === "migrate") {
+      console.log(`Migrations are up to date (${deps.database.kind}).`);
+      return 0;
+    }
+    if (!values.email || (!values.name && !values.promote)) {
+      console.error(`create-admin needs --email and --name.\n${USAGE}`);
+      return 1;
+    }
+    const password = values.promote ? "" : (readAdminPasswordFromEnv() ?? (await promptPassword()));
+    const result = await createAdmin(
+      deps,
+      { email: values.email, fullName: values.name ?? "Administrator", password },
+      { promoteExisting: values.promote, source: "cli" },
+    ).catch((err: unknown) => {
+      // --promote skips the password, so only the email matters then.
+      if (values.promote && err instanceof AppError) {
+        const fields = (err.extensions["fields"] as { field: string }[] | undefined) ?? [];
+        if (fields.every((f) => f.field === "password")) return null;
+      }
+      throw err;
+    });
+    if (result === null) {
+      console.error("No account with that email to promote.");
+      return 1;
+    }
+    switch (result.status) {
+      case "created":
+        console.log(`Created admin ${result.user.email} (${result.user.id}).`);
+        return 0;
+      case "promoted":
+        console.log(`${result.user.email} (${result.user.id}) is now an active admin.`);
+        return 0;
+      case "exists":
+        console.error(
+          result.user.role === "ADMIN"
+            ? `${result.user.email} is already an admin.`
+            : `An account with email ${result.user.email} exists; add --promote to make it an admin.`,
+        );
+        return result.user.role === "ADMIN" ? 0 : 1;
+    }
+    return 1;
+  } finally {
+    await deps.database.close();
+    await release?.();
+  }
+}
+
+async function promptPassword(): Promise<string> {
+  if (!process.stdin.isTTY) throw new Error("No ADMIN_PASSWORD set and no terminal to prompt on");
+  const first = await read({ prompt: "Password: ", silent: true, replace: "*" });
+  const second = await read({ prompt: "Repeat password: ", silent: true, replace: "*" });
+  if (first !== second) throw new Error("The passwords do not match");
+  return first;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ConfigError) console.error(err.message);
+    else if (err instanceof AppError) {
+      const fields = (err.extensions["fields"] as { field: string; message: string }[] | undefined) ?? [];
+      console.error(fields.length ? fields.map((f) => `${f.field}: ${f.message}`).join("\n") : err.message);
+    } else console.error(`Failed: ${String(safeError(err)["message"] ?? safeError(err)["sqlstate"] ?? "unknown error")}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,112 @@
+import { sql } from "drizzle-orm";
+import {
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+/** Case-insensitive text (the citext extension): one account per address whatever its case. */
+const citext = customType<{ data: string }>({
+  dataType: () => "citext",
+});
+
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+export const roleEnum = pgEnum("user_role", ["USER", "ADMIN"]);
+
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    email: citext("email").notNull(),
+    fullName: text("full_name").notNull(),
+    passwordHash: text("password_hash").notNull(),
+    role: roleEnum("role").notNull().default("USER"),
+    isActive: boolean("is_active").notNull().default(true),
+    emailVerified: boolean("email_verified").notNull().default(false),
+    pendingEmail: citext("pending_email"),
+    loginCount: integer("login_count").notNull().default(0),
+    failedLoginsSinceLastLogin: integer("failed_logins_since_last_login").notNull().default(0),
+    lastLoginAt: timestamptz("last_login_at"),
+    passwordChangedAt: timestamptz("password_changed_at"),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    updatedAt: timestamptz("updated_at").notNull().defaultNow(),
+    deletedAt: timestamptz("deleted_at"),
+  },
+  (t) => [
+    // The database, not a check in a resolver, keeps one account per address (citext: case-insensitive).
+    uniqueIndex("users_email_key").on(t.email),
+    // Small partial index: the "at least one active admin" checks lock exactly these rows.
+    index("users_active_admins_idx").on(t.id).where(sql`${t.role} = 'ADMIN' and ${t.isActive} and ${t.deletedAt} is null`),
+  ],
+);
+
+/** One row per login: the refresh-token family. Access tokens carry its id as `sid`. */
+export const sessions = pgTable(
+  "sessions",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    lastUsedAt: timestamptz("last_used_at").notNull().defaultNow(),
+    expiresAt: timestamptz("expires_at").notNull(),
+    revokedAt: timestamptz("revoked_at"),
+    revokedReason: text("revoked_reason"),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+  },
+  (t) => [index("sessions_user_id_idx").on(t.userId, t.createdAt)],
+);
+
+/**
+ * Every refresh token ever issued for a session, stored as SHA-256 only. A used row stays until its
+ * session is deleted so that presenting it again is recognised as reuse and revokes the family.
+ */
+export const refreshTokens = pgTable(
+  "refresh_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    sessionId: uuid("session_id")
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    usedAt: timestamptz("used_at"),
+  },
+  (t) => [index("refresh_tokens_session_id_idx").on(t.sessionId)],
+);
+
+/** Append-only trail of security-relevant events, written in the transaction of the change. */
+export const auditEvents = pgTable(
+  "audit_events",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    at: timestamptz("at").notNull().defaultNow(),
+    action: text("action").notNull(),
+    // No foreign keys: the trail outlives whatever it mentions.
+    actorId: uuid("actor_id"),
+    targetId: uuid("target_id"),
+    ip: text("ip"),
+    details: jsonb("details").$type<Record<string, unknown>>(),
+  },
+  (t) => [
+    index("audit_events_at_idx").on(t.at.desc(), t.id.desc()),
+    index("audit_events_actor_idx").on(t.actorId, t.at.desc()),
+    index("audit_events_target_idx").on(t.targetId, t.at.desc()),
+    index("audit_events_action_idx").on(t.action, t.at.desc()),
+  ],
+);
+
+export type UserRow = typeof users.$inferSelect;
+export type SessionRow = typeof sessions.$inferSelect;
+export type AuditEventRow = typeof auditEvents.$inferSelect;
+export type Role = (typeof roleEnum.enumValues)[number];

@@ -1,0 +1,111 @@
+import { eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import { recordAudit } from "../audit/audit.service.js";
+import { issueAuthPayload } from "../auth/auth.service.js";
+import type { AuthPayload } from "../auth/auth.types.js";
+import { checkPasswordPolicy } from "../auth/password.js";
+import { createSession, revokeUserSessions } from "../auth/sessions.service.js";
+import { users, type UserRow } from "../db/schema.js";
+import { badInput, forbidden, unauthenticated, type FieldError } from "../errors.js";
+import { fullNameSchema, parseInput } from "../lib/validation.js";
+import type { Deps, RequestMeta } from "../server/deps.js";
+import { lockActiveAdmins } from "../users/users.repo.js";
+import type { ChangePasswordInput, UpdateMeInput } from "./me.types.js";
+
+const updateMeSchema = z.object({ fullName: fullNameSchema.nullish() });
+
+/** Changes the caller's own profile. Role and status are not inputs here: a user never changes them. */
+export async function updateMe(deps: Pick<Deps, "db">, me: UserRow, input: UpdateMeInput, meta: RequestMeta): Promise<UserRow> {
+  const { fullName } = parseInput(updateMeSchema, input);
+  if (fullName == null || fullName === me.fullName) return me;
+  return deps.db.transaction(async (tx) => {
+    const [updated] = await tx
+      .update(users)
+      .set({ fullName, updatedAt: sql`now()` })
+      .where(eq(users.id, me.id))
+      .returning();
+    await recordAudit(tx, {
+      action: "user.profile_updated",
+      actorId: me.id,
+      targetId: me.id,
+      ip: meta.ip,
+      details: { before: { fullName: me.fullName }, after: { fullName } },
+    });
+    return updated!;
+  });
+}
+
+const changePasswordSchema = z.object({
+  currentPassword: z.string().min(1, "Current password is required").max(1024, "Current password is incorrect"),
+  newPassword: z.string(),
+});
+
+/**
+ * Checks the current password, applies the policy to the new one, revokes every session (this one
+ * included: its access token stops working at the next request) and opens a fresh one for the caller.
+ */
+export async function changePassword(
+  deps: Pick<Deps, "db" | "hasher" | "tokens" | "config">,
+  me: UserRow,
+  input: ChangePasswordInput,
+  meta: RequestMeta,
+): Promise<AuthPayload> {
+  const extra: FieldError[] = [];
+  if (typeof input.newPassword === "string") {
+    if (input.newPassword === input.currentPassword) {
+      extra.push({ field: "newPassword", message: "New password must differ from the current one" });
+    } else {
+      const problem = await checkPasswordPolicy(input.newPassword, "newPassword", me);
+      if (problem) extra.push(problem);
+    }
+  }
+  const { currentPassword, newPassword } = parseInput(changePasswordSchema, input, extra);
+  if (!(await deps.hasher.verify(me.passwordHash, currentPassword))) {
+    throw badInput([{ field: "currentPassword", message: "Current password is incorrect" }]);
+  }
+  const passwordHash = await deps.hasher.hash(newPassword);
+  const result = await deps.db.transaction(async (tx) => {
+    const [updated] = await tx
+      .update(users)
+      .set({ passwordHash, passwordChangedAt: sql`now()`, updatedAt: sql`now()` })
+      .where(eq(users.id, me.id))
+      .returning();
+    if (!updated || !updated.isActive || updated.deletedAt) return null;
+    const revoked = await revokeUserSessions(tx, me.id, "password_changed");
+    const session = await createSession(tx, deps.config.jwt.refreshTtl, me.id, meta);
+    await recordAudit(tx, {
+      action: "user.password_changed",
+      actorId: me.id,
+      targetId: me.id,
+      ip: meta.ip,
+      details: { sessionsRevoked: revoked },
+    });
+    return { user: updated, ...session };
+  });
+  if (!result) throw unauthenticated("Session is no longer valid; log in again");
+  return issueAuthPayload(deps, result.user, result.sessionId, result.refreshToken);
+}
+
+/**
+ * Deactivates the caller's own account and ends every session. The active-admin rows are locked first,
+ * so the last active admin is refused even when two admins try at the same moment.
+ */
+export async function deactivateMe(deps: Pick<Deps, "db">, me: UserRow, confirm: boolean, meta: RequestMeta): Promise<boolean> {
+  if (confirm !== true) throw badInput([{ field: "confirm", message: "Set confirm: true to deactivate your account" }]);
+  await deps.db.transaction(async (tx) => {
+    const admins = await lockActiveAdmins(tx);
+    if (admins.includes(me.id) && admins.length <= 1) {
+      throw forbidden("You are the last active admin: make another admin before deactivating your account");
+    }
+    await tx.update(users).set({ isActive: false, updatedAt: sql`now()` }).where(eq(users.id, me.id));
+    const revoked = await revokeUserSessions(tx, me.id, "deactivated");
+    await recordAudit(tx, {
+      action: "user.deactivated",
+      actorId: me.id,
+      targetId: me.id,
+      ip: meta.ip,
+      details: { self: true, sessionsRevoked: revoked },
+    });
+  });
+  return true;
+}

@@ -1,0 +1,150 @@
+import { randomUUID } from "node:crypto";
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import { expressMiddleware } from "@as-integrations/express5";
+import cors from "cors";
+import express, { type ErrorRequestHandler, type Express, type Request } from "express";
+import { ErrorCode } from "../errors.js";
+import { createContext, type Context } from "../graphql/context.js";
+import { errorLoggingPlugin, formatError } from "../graphql/errors.js";
+import { buildGatehouseSchema } from "../graphql/schema.js";
+import { safeError } from "../lib/logger.js";
+import type { Deps, RequestMeta } from "./deps.js";
+
+/** Large enough for any real operation, small enough that a body is never a memory problem. */
+export const BODY_LIMIT = "100kb";
+const READY_TIMEOUT_MS = 2000;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface App {
+  readonly app: Express;
+  readonly apollo: ApolloServer<Context>;
+  /** Stops Apollo (the HTTP server and dependencies are closed by the caller). */
+  stop(): Promise<void>;
+}
+
+/** Builds the HTTP application; it does not listen (main.ts and the tests do). */
+export async function createApp(deps: Deps): Promise<App> {
+  const { config, logger } = deps;
+  const apollo = new ApolloServer<Context>({
+    schema: await buildGatehouseSchema(),
+    introspection: config.introspection,
+    includeStacktraceInErrorResponses: false,
+    // No "Did you mean …?" suggestions in production: they map the schema for an attacker.
+    hideSchemaDetailsFromClientErrors: config.isProduction,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    formatError,
+    logger,
+    plugins: [
+      errorLoggingPlugin(),
+      config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+    ],
+  });
+  await apollo.start();
+
+  const app = express();
+  app.disable("x-powered-by");
+  // Without TRUST_PROXY, X-Forwarded-For is ignored and the socket address is the client.
+  // `true` trusts exactly one hop (the right-most forwarded address); a list trusts those proxies.
+  app.set("trust proxy", config.trustProxy === true ? 1 : config.trustProxy === false ? false : [...config.trustProxy]);
+
+  app.use((req, res, next) => {
+    const given = req.get("x-request-id");
+    const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+    res.locals["requestId"] = requestId;
+    res.setHeader("X-Request-Id", requestId);
+    next();
+  });
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+
+  app.get("/readyz", async (_req, res) => {
+    const database = await withTimeout(deps.database.ping(), READY_TIMEOUT_MS).then(
+      () => "ok" as const,
+      (err: unknown) => {
+        logger.warn({ err: safeError(err) }, "readiness: database did not answer");
+        return "unavailable" as const;
+      },
+    );
+    res.status(database === "ok" ? 200 : 503).json({ status: database === "ok" ? "ready" : "unavailable", checks: { database } });
+  });
+
+  app.use(
+    "/graphql",
+    cors({
+      // Explicit origins only (CORS_ORIGINS); none by default. Tokens travel in a header, never cookies.
+      origin: config.corsOrigins.length > 0 ? [...config.corsOrigins] : false,
+      methods: ["GET", "POST", "OPTIONS"],
+      allowedHeaders: ["Content-Type", "Authorization", "Apollo-Require-Preflight", "X-Apollo-Operation-Name", "X-Request-Id"],
+      exposedHeaders: ["X-Request-Id"],
+      maxAge: 600,
+    }),
+    express.json({ limit: BODY_LIMIT }),
+    expressMiddleware(apollo, {
+      context: async ({ req, res }) => createContext(deps, requestMeta(req, res.locals["requestId"] as string), req.get("authorization")),
+    }),
+  );
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: "not found" });
+  });
+
+  // Body-parser failures (bad JSON, too large) answer in GraphQL's error shape, not an HTML page.
+  const onError: ErrorRequestHandler = (err, _req, res, _next) => {
+    const status = typeof err?.status === "number" && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) logger.error({ requestId: res.locals["requestId"], err: safeError(err) }, "unexpected HTTP error");
+    const message =
+      status === 413
+        ? `Request body is larger than ${BODY_LIMIT}`
+        : status === 400
+          ? "Request body is not valid JSON"
+          : status === 500
+            ? "Internal server error"
+            : "Bad request";
+    res.status(status).json({
+      errors: [
+        {
+          message,
+          extensions: {
+            code: status === 500 ? ErrorCode.INTERNAL_SERVER_ERROR : ErrorCode.BAD_USER_INPUT,
+            fields: [],
+            timestamp: new Date().toISOString(),
+          },
+        },
+      ],
+    });
+  };
+  app.use(onError);
+
+  return { app, apollo, stop: () => apollo.stop() };
+}
+
+function requestMeta(req: Request, requestId: string): RequestMeta {
+  const ip = req.ip ?? req.socket.remoteAddress ?? null;
+  return {
+    requestId,
+    // "::ffff:127.0.0.1" and "127.0.0.1" are one client.
+    ip: ip?.startsWith("::ffff:") ? ip.slice(7) : ip,
+    userAgent: req.get("user-agent") ?? null,
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}

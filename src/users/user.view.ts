@@ -1,0 +1,31 @@
+import type { UserRow } from "../db/schema.js";
+import { User } from "./user.types.js";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The one mapping from a database row to the GraphQL User. It copies named fields only, so a
+ * column such as password_hash can never reach a response through a stray decorator.
+ */
+export function toUserView(row: UserRow, now: Date = new Date()): User {
+  const user = new User();
+  user.id = row.id;
+  user.email = row.email;
+  user.fullName = row.fullName;
+  user.role = row.role;
+  user.isActive = row.isActive;
+  user.emailVerified = row.emailVerified;
+  user.pendingEmail = row.pendingEmail;
+  user.createdAt = row.createdAt;
+  user.updatedAt = row.updatedAt;
+  user.lastLoginAt = row.lastLoginAt;
+  user.deletedAt = row.deletedAt;
+  user.activity = {
+    loginCount: row.loginCount,
+    lastLoginAt: row.lastLoginAt,
+    failedLoginsSinceLastLogin: row.failedLoginsSinceLastLogin,
+    passwordChangedAt: row.passwordChangedAt,
+    accountAgeDays: Math.max(0, Math.floor((now.getTime() - row.createdAt.getTime()) / DAY_MS)),
+  };
+  return user;
+}
