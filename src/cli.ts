@@ -6,14 +6,15 @@ import { AppError } from "./errors.js";
 import { createLogger, safeError } from "./lib/logger.js";
 import { lockDataDir } from "./server/data-dir-lock.js";
 import { createDeps } from "./server/runtime.js";
-import { createAdmin } from "./users/admins.service.js";
+import { createAdmin, promoteToAdmin } from "./users/admins.service.js";
 
 const USAGE = `Usage:
   npm run cli -- migrate
       Apply pending database migrations (the server also does this at start-up).
-  npm run cli -- create-admin --email E --name N [--promote]
+  npm run cli -- create-admin --email E --name N
       Create an admin. The password comes from ADMIN_PASSWORD or an interactive prompt, never argv.
-      --promote makes an existing account with that email an active admin instead.`;
+  npm run cli -- create-admin --email E --promote
+      Make the existing account with that email an active admin.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -49,38 +50,26 @@ async function main(argv: string[]): Promise<number> {
       console.error(`create-admin needs --email and --name.\n${USAGE}`);
       return 1;
     }
-    const password = values.promote ? "" : (readAdminPasswordFromEnv() ?? (await promptPassword()));
-    const result = await createAdmin(
-      deps,
-      { email: values.email, fullName: values.name ?? "Administrator", password },
-      { promoteExisting: values.promote, source: "cli" },
-    ).catch((err: unknown) => {
-      // --promote skips the password, so only the email matters then.
-      if (values.promote && err instanceof AppError) {
-        const fields = (err.extensions["fields"] as { field: string }[] | undefined) ?? [];
-        if (fields.every((f) => f.field === "password")) return null;
+    if (values.promote) {
+      const promoted = await promoteToAdmin(deps, values.email);
+      if (!promoted) {
+        console.error("No account with that email to promote.");
+        return 1;
       }
-      throw err;
-    });
-    if (result === null) {
-      console.error("No account with that email to promote.");
-      return 1;
+      console.log(`${promoted.email} (${promoted.id}) is now an active admin.`);
+      return 0;
     }
-    switch (result.status) {
-      case "created":
-        console.log(`Created admin ${result.user.email} (${result.user.id}).`);
-        return 0;
-      case "promoted":
-        console.log(`${result.user.email} (${result.user.id}) is now an active admin.`);
-        return 0;
-      case "exists":
-        console.error(
-          result.user.role === "ADMIN"
-            ? `${result.user.email} is already an admin.`
-            : `An account with email ${result.user.email} exists; add --promote to make it an admin.`,
-        );
-        return result.user.role === "ADMIN" ? 0 : 1;
+    const password = readAdminPasswordFromEnv() ?? (await promptPassword());
+    const result = await createAdmin(deps, { email: values.email, fullName: values.name ?? "", password }, "cli");
+    if (result.status === "created") {
+      console.log(`Created admin ${result.user.email} (${result.user.id}).`);
+      return 0;
     }
+    if (result.user.role === "ADMIN") {
+      console.log(`${result.user.email} is already an admin.`);
+      return 0;
+    }
+    console.error(`An account with email ${result.user.email} exists; add --promote to make it an admin.`);
     return 1;
   } finally {
     await deps.database.close();

@@ -44,7 +44,7 @@ export async function bootstrapAdmin(deps: Deps): Promise<void> {
   if (!wanted || (await countActiveAdmins(deps)) > 0) return;
   let result;
   try {
-    result = await createAdmin(deps, wanted, { source: "bootstrap" });
+    result = await createAdmin(deps, wanted, "bootstrap");
   } catch (err) {
     if (err instanceof AppError) {
       const fields = (err.extensions["fields"] as { field: string; message: string }[] | undefined) ?? [];

@@ -17,20 +17,16 @@ export interface NewAdmin {
 
 const newAdminSchema = z.object({ email: emailSchema, fullName: fullNameSchema, password: z.string() });
 
-export type CreateAdminResult =
-  | { status: "created"; user: UserRow }
-  | { status: "promoted"; user: UserRow }
-  | { status: "exists"; user: UserRow };
+export type CreateAdminResult = { status: "created"; user: UserRow } | { status: "exists"; user: UserRow };
 
 /**
- * Creates an active, verified ADMIN (the password policy applies), or with `promoteExisting` makes an
- * existing account one. Without it, an existing address is reported, never silently taken over.
- * Throws BAD_USER_INPUT (an AppError) for a bad email, name or password.
+ * Creates an active, verified ADMIN; the password policy applies. An address that is already taken is
+ * reported as "exists", never silently taken over. Throws BAD_USER_INPUT for a bad email, name or password.
  */
 export async function createAdmin(
   deps: Pick<Deps, "db" | "hasher">,
   input: NewAdmin,
-  options: { promoteExisting?: boolean; source: "bootstrap" | "cli" },
+  source: "bootstrap" | "cli",
 ): Promise<CreateAdminResult> {
   const parsed = newAdminSchema.safeParse(input);
   const extra: FieldError[] = [];
@@ -38,27 +34,10 @@ export async function createAdmin(
     const problem = await checkPasswordPolicy(parsed.data.password, "password", parsed.data);
     if (problem) extra.push(problem);
   }
-  const { email, fullName, password } = parseInput(newAdminSchema, input, parsed.success ? extra : []);
+  const { email, fullName, password } = parseInput(newAdminSchema, input, extra);
 
   const existing = await findUserByEmail(deps.db, email);
-  if (existing) {
-    if (!options.promoteExisting || (existing.role === "ADMIN" && existing.isActive && !existing.deletedAt)) {
-      return { status: "exists", user: existing };
-    }
-    return deps.db.transaction(async (tx) => {
-      const [promoted] = await tx
-        .update(users)
-        .set({ role: "ADMIN", isActive: true, deletedAt: null, updatedAt: sql`now()` })
-        .where(eq(users.id, existing.id))
-        .returning();
-      await recordAudit(tx, {
-        action: "admin.promoted",
-        targetId: existing.id,
-        details: { source: options.source, before: { role: existing.role, isActive: existing.isActive } },
-      });
-      return { status: "promoted" as const, user: promoted! };
-    });
-  }
+  if (existing) return { status: "exists", user: existing };
 
   const passwordHash = await deps.hasher.hash(password);
   try {
@@ -67,7 +46,7 @@ export async function createAdmin(
         .insert(users)
         .values({ email, fullName, passwordHash, role: "ADMIN", emailVerified: true })
         .returning();
-      await recordAudit(tx, { action: "admin.created", targetId: created!.id, details: { source: options.source } });
+      await recordAudit(tx, { action: "admin.created", targetId: created!.id, details: { source } });
       return { status: "created" as const, user: created! };
     });
   } catch (err) {
@@ -78,6 +57,29 @@ export async function createAdmin(
     }
     throw err;
   }
+}
+
+/**
+ * The operator's way to make an existing account an active admin (CLI --promote). Returns null when
+ * no account has that address.
+ */
+export async function promoteToAdmin(deps: Pick<Deps, "db">, rawEmail: string): Promise<UserRow | null> {
+  const { email } = parseInput(z.object({ email: emailSchema }), { email: rawEmail });
+  return deps.db.transaction(async (tx) => {
+    const [before] = await tx.select().from(users).where(eq(users.email, email)).for("update").limit(1);
+    if (!before) return null;
+    const [promoted] = await tx
+      .update(users)
+      .set({ role: "ADMIN", isActive: true, deletedAt: null, updatedAt: sql`now()` })
+      .where(eq(users.id, before.id))
+      .returning();
+    await recordAudit(tx, {
+      action: "admin.promoted",
+      targetId: before.id,
+      details: { source: "cli", before: { role: before.role, isActive: before.isActive, deleted: before.deletedAt !== null } },
+    });
+    return promoted!;
+  });
 }
 
 export async function countActiveAdmins(deps: Pick<Deps, "db">): Promise<number> {

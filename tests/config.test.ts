@@ -1,0 +1,92 @@
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/config.js";
+
+const SECRET = "x".repeat(32);
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe("config", () => {
+  it("has the documented defaults in development", () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      env: "development",
+      isProduction: false,
+      port: 4000,
+      host: "127.0.0.1",
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      appBaseUrl: "http://localhost:3000",
+      trustProxy: false,
+      rateLimits: true,
+      introspection: true,
+      corsOrigins: [],
+      mail: { transport: "log" },
+      jwt: { issuer: "gatehouse", audience: "gatehouse", accessTtl: 900, refreshTtl: 30 * 24 * 3600 },
+    });
+    expect(Object.isFrozen(c) && Object.isFrozen(c.jwt)).toBe(true);
+  });
+
+  it("names the variable in every error", () => {
+    const problems = problemsOf({
+      PORT: "eighty",
+      DATABASE_URL: "mysql://x",
+      JWT_SECRET: "short",
+      ACCESS_TOKEN_TTL: "soon",
+      APP_BASE_URL: "ftp://x",
+      CORS_ORIGINS: "https://ok.example.com,not an origin",
+      RATE_LIMITS: "maybe",
+      INTROSPECTION: "perhaps",
+      TRUST_PROXY: "everyone!",
+      NODE_ENV: "staging",
+    });
+    for (const name of ["PORT", "DATABASE_URL", "JWT_SECRET", "ACCESS_TOKEN_TTL", "APP_BASE_URL", "CORS_ORIGINS", "RATE_LIMITS", "INTROSPECTION", "TRUST_PROXY", "NODE_ENV"]) {
+      expect(problems.some((p) => p.startsWith(name)), `${name} in ${problems.join(" | ")}`).toBe(true);
+    }
+  });
+
+  it("applies the production rules with one-line reasons", () => {
+    expect(problemsOf({ NODE_ENV: "production", MAIL_TRANSPORT: "log" })).toEqual([
+      "JWT_SECRET is required in production (at least 32 random bytes)",
+    ]);
+    expect(problemsOf({ NODE_ENV: "production", JWT_SECRET: SECRET }).join()).toMatch(/RESEND_API_KEY and EMAIL_FROM, or MAIL_TRANSPORT=log/);
+    expect(problemsOf({ NODE_ENV: "production", JWT_SECRET: SECRET, MAIL_TRANSPORT: "log", RATE_LIMITS: "off" })).toEqual([
+      "RATE_LIMITS=off is refused in production",
+    ]);
+    const prod = loadConfig({ NODE_ENV: "production", JWT_SECRET: SECRET, RESEND_API_KEY: "re_x", EMAIL_FROM: "a@b.co" });
+    expect(prod).toMatchObject({ host: "0.0.0.0", introspection: false, mail: { transport: "resend" } });
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: SECRET, MAIL_TRANSPORT: "log", INTROSPECTION: "true" }).introspection).toBe(true);
+  });
+
+  it("parses durations, lists and proxies", () => {
+    const c = loadConfig({ ACCESS_TOKEN_TTL: "5m", REFRESH_TOKEN_TTL: "7d", CORS_ORIGINS: "https://a.example.com, http://localhost:5173", TRUST_PROXY: "true" });
+    expect(c.jwt.accessTtl).toBe(300);
+    expect(c.jwt.refreshTtl).toBe(7 * 86400);
+    expect(c.corsOrigins).toEqual(["https://a.example.com", "http://localhost:5173"]);
+    expect(c.trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: "10.0.0.0/8,loopback" }).trustProxy).toEqual(["10.0.0.0/8", "loopback"]);
+    expect(problemsOf({ BOOTSTRAP_ADMIN_EMAIL: "a@b.co" })).toEqual(["BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together"]);
+  });
+
+  it("generates the development JWT secret once, mode 0600, and keeps it across restarts", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gatehouse-config-"));
+    const first = loadConfig({ DATA_DIR: dir }, { persistDevSecret: true });
+    const second = loadConfig({ DATA_DIR: dir }, { persistDevSecret: true });
+    expect(first.jwt.secret.length).toBeGreaterThanOrEqual(32);
+    expect(second.jwt.secret).toBe(first.jwt.secret);
+    expect(readFileSync(join(dir, "jwt-secret"), "utf8").trim()).toBe(first.jwt.secret);
+    expect(statSync(join(dir, "jwt-secret")).mode & 0o777).toBe(0o600);
+    // An explicit secret wins and nothing is generated for it.
+    expect(loadConfig({ DATA_DIR: dir, JWT_SECRET: SECRET }, { persistDevSecret: true }).jwt.secret).toBe(SECRET);
+  });
+});
