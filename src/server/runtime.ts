@@ -20,11 +20,14 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     (await openDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : `${config.dataDir}/pglite` }));
   try {
     await runMigrations(database, config.databaseUrl);
+    const hasher = overrides.hasher ?? createArgon2Hasher();
+    // Made now, not on the first unknown-email login, which would otherwise take twice as long.
+    await hasher.dummyHash();
     return {
       config,
       database,
       db: database.db,
-      hasher: overrides.hasher ?? createArgon2Hasher(),
+      hasher,
       tokens: await createTokenService(config.jwt),
       logger,
     };
