@@ -26,10 +26,14 @@ export interface Config {
     readonly refreshTtl: number;
   };
   readonly appBaseUrl: string;
+  /** The product name in emails. */
+  readonly appName: string;
   readonly mail: {
     readonly transport: "resend" | "log";
     readonly resendApiKey: string | undefined;
     readonly from: string | undefined;
+    /** Resend's API base; unset uses the SDK's default. */
+    readonly resendBaseUrl: string | undefined;
   };
   readonly bootstrapAdmin: { readonly email: string; readonly password: string; readonly fullName: string } | undefined;
   /** `false`: ignore X-Forwarded-For; `true`: trust one proxy hop; a list: trust these addresses / CIDRs. */
@@ -113,7 +117,9 @@ const schema = z.object({
     blankToUndefined,
     url(["http:", "https:"]).transform((v) => (v ?? "http://localhost:3000").replace(/\/+$/, "")),
   ),
+  APP_NAME: z.preprocess(blankToUndefined, z.string().max(100).default("Gatehouse")),
   RESEND_API_KEY: optionalString,
+  RESEND_BASE_URL: url(["http:", "https:"]),
   EMAIL_FROM: optionalString,
   MAIL_TRANSPORT: z.preprocess(blankToUndefined, z.enum(["resend", "log"]).optional()),
   BOOTSTRAP_ADMIN_EMAIL: optionalString,
@@ -215,7 +221,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       refreshTtl: v.REFRESH_TOKEN_TTL,
     },
     appBaseUrl: v.APP_BASE_URL,
-    mail: { transport, resendApiKey: v.RESEND_API_KEY, from: v.EMAIL_FROM },
+    appName: v.APP_NAME,
+    mail: { transport, resendApiKey: v.RESEND_API_KEY, from: v.EMAIL_FROM, resendBaseUrl: v.RESEND_BASE_URL?.replace(/\/+$/, "") },
     bootstrapAdmin:
       v.BOOTSTRAP_ADMIN_EMAIL && v.BOOTSTRAP_ADMIN_PASSWORD
         ? {

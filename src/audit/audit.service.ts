@@ -13,6 +13,12 @@ export type AuditAction =
   | "user.profile_updated"
   | "user.password_changed"
   | "user.deactivated"
+  | "user.email_verified"
+  | "user.email_change_requested"
+  | "user.email_change_cancelled"
+  | "user.email_changed"
+  | "user.password_reset_requested"
+  | "user.password_reset"
   | "admin.created"
   | "admin.promoted";
 

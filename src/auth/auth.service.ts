@@ -9,6 +9,7 @@ import type { Deps, RequestMeta } from "../server/deps.js";
 import { findUserByEmail } from "../users/users.repo.js";
 import { toUserView } from "../users/user.view.js";
 import type { User } from "../users/user.types.js";
+import { queueVerificationEmail } from "../email/email.service.js";
 import { checkPasswordPolicy } from "./password.js";
 import { AuthPayload, type LoginInput, type RegisterInput } from "./auth.types.js";
 import { consumeRefreshToken, continueSession, createSession, revokeUserSessions } from "./sessions.service.js";
@@ -49,7 +50,7 @@ export async function issueAuthPayload(
  * creates a USER. The unique index on email decides races: of N concurrent registrations of one
  * address exactly one commits and the others get CONFLICT.
  */
-export async function register(deps: Pick<Deps, "db" | "hasher">, input: RegisterInput, meta: RequestMeta): Promise<User> {
+export async function register(deps: Pick<Deps, "db" | "hasher" | "config" | "outbox">, input: RegisterInput, meta: RequestMeta): Promise<User> {
   // The policy runs even when other fields are bad, so the caller sees every problem at once.
   const policyErrors: FieldError[] = [];
   if (typeof input.password === "string") {
@@ -66,8 +67,10 @@ export async function register(deps: Pick<Deps, "db" | "hasher">, input: Registe
       // Registration never grants ADMIN, whatever the input says: role is not an input at all.
       const [created] = await tx.insert(users).values({ email, fullName, passwordHash, role: "USER" }).returning();
       await recordAudit(tx, { action: "user.registered", actorId: created!.id, targetId: created!.id, ip: meta.ip });
+      await queueVerificationEmail(tx, deps.config, created!);
       return created!;
     });
+    deps.outbox.notify();
     return toUserView(row);
   } catch (err) {
     if (isUniqueViolation(err, "users_email_key")) throw conflict("An account with this email already exists");
@@ -135,7 +138,8 @@ export async function login(deps: Pick<Deps, "db" | "hasher" | "tokens" | "confi
   return issueAuthPayload(deps, result.user, result.sessionId, result.refreshToken);
 }
 
-const refreshSchema = z.object({ refreshToken: z.string().min(1, "Refresh token is required").max(256, "Invalid refresh token") });
+// No length cap: any string that is not a live token is simply unknown (UNAUTHENTICATED), as API.md §3 says.
+const refreshSchema = z.object({ refreshToken: z.string().min(1, "Refresh token is required") });
 
 /** Rotates a refresh token: the old one is spent, a new pair comes back. */
 export async function refreshTokens(

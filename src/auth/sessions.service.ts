@@ -13,6 +13,7 @@ export type SessionRevokeReason =
   | "revoked_by_user"
   | "refresh_token_reuse"
   | "password_changed"
+  | "password_reset"
   | "deactivated";
 
 const expiresIn = (seconds: number) => sql`now() + make_interval(secs => ${seconds})`;

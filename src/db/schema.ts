@@ -110,3 +110,56 @@ export type UserRow = typeof users.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
 export type AuditEventRow = typeof auditEvents.$inferSelect;
 export type Role = (typeof roleEnum.enumValues)[number];
+
+export const emailTokenKind = pgEnum("email_token_kind", ["VERIFY_EMAIL", "CHANGE_EMAIL", "RESET_PASSWORD"]);
+export type EmailTokenKind = (typeof emailTokenKind.enumValues)[number];
+
+/**
+ * Single-use tokens sent by email, stored as SHA-256 only. `email` is the address the token was
+ * sent to: what a VERIFY_EMAIL or CHANGE_EMAIL token proves the user controls.
+ */
+export const emailTokens = pgTable(
+  "email_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    kind: emailTokenKind("kind").notNull(),
+    email: citext("email").notNull(),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    expiresAt: timestamptz("expires_at").notNull(),
+    usedAt: timestamptz("used_at"),
+  },
+  (t) => [index("email_tokens_user_kind_idx").on(t.userId, t.kind)],
+);
+
+export const outboxStatus = pgEnum("email_outbox_status", ["PENDING", "SENT", "FAILED"]);
+
+/**
+ * Emails to send, written in the transaction of the change that causes them. The delivery worker
+ * claims due rows with a lease; the row id is the provider's idempotency key.
+ */
+export const emailOutbox = pgTable(
+  "email_outbox",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    template: text("template").notNull(),
+    toAddress: text("to_address").notNull(),
+    subject: text("subject").notNull(),
+    // Bodies hold single-use links: they are cleared once the row is sent or given up.
+    textBody: text("text_body"),
+    htmlBody: text("html_body"),
+    status: outboxStatus("status").notNull().default("PENDING"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: timestamptz("next_attempt_at").notNull().defaultNow(),
+    lockedUntil: timestamptz("locked_until"),
+    lastError: text("last_error"),
+    providerMessageId: text("provider_message_id"),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    sentAt: timestamptz("sent_at"),
+  },
+  (t) => [index("email_outbox_due_idx").on(t.nextAttemptAt).where(sql`${t.status} = 'PENDING'`)],
+);
+
+export type EmailOutboxRow = typeof emailOutbox.$inferSelect;

@@ -3,11 +3,12 @@ import { printSchemaWithDirectives } from "@graphql-tools/utils";
 import { GraphQLEnumType, GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
 import { AuthResolver } from "../auth/auth.resolver.js";
+import { EmailResolver } from "../email/email.resolver.js";
 import { MeResolver } from "../me/me.resolver.js";
 import { UserActivityResolver, UserResolver } from "../users/user.resolver.js";
 import { accessDirectives, applyAccessRules } from "./access.js";
 
-const resolvers = [AuthResolver, MeResolver, UserResolver, UserActivityResolver] as const;
+const resolvers = [AuthResolver, MeResolver, EmailResolver, UserResolver, UserActivityResolver] as const;
 
 let built: Promise<GraphQLSchema> | undefined;
 

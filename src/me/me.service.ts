@@ -1,38 +1,53 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { recordAudit } from "../audit/audit.service.js";
 import { issueAuthPayload } from "../auth/auth.service.js";
 import type { AuthPayload } from "../auth/auth.types.js";
 import { checkPasswordPolicy } from "../auth/password.js";
 import { createSession, revokeUserSessions } from "../auth/sessions.service.js";
-import { users, type UserRow } from "../db/schema.js";
+import { emailTokens, users, type UserRow } from "../db/schema.js";
+import { requestEmailChange } from "../email/email.service.js";
 import { badInput, forbidden, unauthenticated, type FieldError } from "../errors.js";
-import { fullNameSchema, parseInput } from "../lib/validation.js";
+import { emailSchema, fullNameSchema, parseInput } from "../lib/validation.js";
 import type { Deps, RequestMeta } from "../server/deps.js";
 import { lockActiveAdmins } from "../users/users.repo.js";
 import type { ChangePasswordInput, UpdateMeInput } from "./me.types.js";
 
-const updateMeSchema = z.object({ fullName: fullNameSchema.nullish() });
+const updateMeSchema = z.object({ fullName: fullNameSchema.nullish(), email: emailSchema.nullish() });
 
-/** Changes the caller's own profile. Role and status are not inputs here: a user never changes them. */
-export async function updateMe(deps: Pick<Deps, "db">, me: UserRow, input: UpdateMeInput, meta: RequestMeta): Promise<UserRow> {
-  const { fullName } = parseInput(updateMeSchema, input);
-  if (fullName == null || fullName === me.fullName) return me;
-  return deps.db.transaction(async (tx) => {
-    const [updated] = await tx
-      .update(users)
-      .set({ fullName, updatedAt: sql`now()` })
-      .where(eq(users.id, me.id))
-      .returning();
-    await recordAudit(tx, {
-      action: "user.profile_updated",
-      actorId: me.id,
-      targetId: me.id,
-      ip: meta.ip,
-      details: { before: { fullName: me.fullName }, after: { fullName } },
-    });
-    return updated!;
+/**
+ * Changes the caller's own profile: the name at once; a new email only through pendingEmail and a
+ * confirmation link (see requestEmailChange). Role and status are not inputs: a user never changes them.
+ */
+export async function updateMe(deps: Pick<Deps, "db" | "config" | "outbox">, me: UserRow, input: UpdateMeInput, meta: RequestMeta): Promise<UserRow> {
+  const { fullName, email } = parseInput(updateMeSchema, input);
+  const nameChanges = fullName != null && fullName !== me.fullName;
+  const emailRequested = email != null && email !== me.email;
+  const cancelsPending = email != null && email === me.email && me.pendingEmail !== null;
+  if (!nameChanges && !emailRequested && !cancelsPending) return me;
+
+  const updated = await deps.db.transaction(async (tx) => {
+    if (nameChanges) {
+      await tx.update(users).set({ fullName, updatedAt: sql`now()` }).where(eq(users.id, me.id));
+      await recordAudit(tx, {
+        action: "user.profile_updated",
+        actorId: me.id,
+        targetId: me.id,
+        ip: meta.ip,
+        details: { before: { fullName: me.fullName }, after: { fullName } },
+      });
+    }
+    if (emailRequested) await requestEmailChange(tx, deps.config, { ...me, fullName: fullName ?? me.fullName }, email, meta.ip);
+    if (cancelsPending) {
+      await tx.update(users).set({ pendingEmail: null, updatedAt: sql`now()` }).where(eq(users.id, me.id));
+      await tx.delete(emailTokens).where(and(eq(emailTokens.userId, me.id), eq(emailTokens.kind, "CHANGE_EMAIL"), isNull(emailTokens.usedAt)));
+      await recordAudit(tx, { action: "user.email_change_cancelled", actorId: me.id, targetId: me.id, ip: meta.ip, details: { pendingEmail: me.pendingEmail } });
+    }
+    const [row] = await tx.select().from(users).where(eq(users.id, me.id));
+    return row!;
   });
+  if (emailRequested) deps.outbox.notify();
+  return updated;
 }
 
 const changePasswordSchema = z.object({

@@ -4,6 +4,13 @@ import { Field, InputType } from "type-graphql";
 export class UpdateMeInput {
   @Field(() => String, { nullable: true })
   fullName?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "A new address: it goes to pendingEmail and a confirmation link is sent there; email changes when verifyEmail gets that link's token. Your current address cancels a pending change.",
+  })
+  email?: string | null;
 }
 
 @InputType()

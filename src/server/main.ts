@@ -26,6 +26,7 @@ async function main(): Promise<void> {
   const deps = await createDeps(config, logger);
   await bootstrapAdmin(deps);
   const { app, stop } = await createApp(deps);
+  deps.outbox.start();
 
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
       server.closeIdleConnections();
     });
     await stop();
+    await deps.outbox.stop();
     await deps.database.close();
     await releaseLock?.();
     logger.info("stopped");

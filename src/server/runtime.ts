@@ -4,6 +4,8 @@ import { createTokenService } from "../auth/tokens.js";
 import type { Config } from "../config.js";
 import { openDatabase, type Database } from "../db/client.js";
 import { runMigrations } from "../db/migrate.js";
+import { createOutboxWorker, type OutboxWorkerOptions } from "../email/outbox.js";
+import { createMailTransport, type MailTransport } from "../email/transport.js";
 import { AppError } from "../errors.js";
 import { createAdmin, countActiveAdmins } from "../users/admins.service.js";
 import type { Deps } from "./deps.js";
@@ -11,6 +13,9 @@ import type { Deps } from "./deps.js";
 export interface DepsOverrides {
   database?: Database;
   hasher?: Hasher;
+  /** Replaces the transport the configuration selects (tests). */
+  mailTransport?: MailTransport;
+  outbox?: OutboxWorkerOptions;
 }
 
 /** Opens (or takes) the database, applies migrations and assembles the request dependencies. */
@@ -23,6 +28,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     const hasher = overrides.hasher ?? createArgon2Hasher();
     // Made now, not on the first unknown-email login, which would otherwise take twice as long.
     await hasher.dummyHash();
+    const transport = overrides.mailTransport ?? createMailTransport(config, logger);
     return {
       config,
       database,
@@ -30,6 +36,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
       hasher,
       tokens: await createTokenService(config.jwt),
       logger,
+      outbox: createOutboxWorker({ db: database.db, logger }, transport, overrides.outbox),
     };
   } catch (err) {
     if (!overrides.database) await database.close();

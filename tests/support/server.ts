@@ -5,6 +5,7 @@ import pino, { type Logger } from "pino";
 import { sql } from "drizzle-orm";
 import { createArgon2Hasher, type Hasher } from "../../src/auth/password.js";
 import { loadConfig, type Config } from "../../src/config.js";
+import type { MailTransport } from "../../src/email/transport.js";
 import { createApp } from "../../src/server/app.js";
 import type { Deps } from "../../src/server/deps.js";
 import { createDeps } from "../../src/server/runtime.js";
@@ -49,6 +50,10 @@ export interface StartOptions {
   env?: Record<string, string>;
   hasher?: Hasher;
   logger?: Logger;
+  /** Where emails go; default: the transport the env selects (log, silent). */
+  mailTransport?: MailTransport;
+  /** Run the outbox worker (polling every 25 ms); default true. */
+  outboxWorker?: boolean;
   /** Reuse a database (e.g. a second instance on the same PostgreSQL). */
   testDb?: TestDatabase;
 }
@@ -69,7 +74,13 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     ...options.env,
   });
   const logger = options.logger ?? pino({ level: "silent" });
-  const deps = await createDeps(config, logger, { database: testDb.database, hasher: options.hasher ?? fastHasher() });
+  const deps = await createDeps(config, logger, {
+    database: testDb.database,
+    hasher: options.hasher ?? fastHasher(),
+    ...(options.mailTransport ? { mailTransport: options.mailTransport } : {}),
+    outbox: { pollIntervalMs: 25 },
+  });
+  if (options.outboxWorker !== false) deps.outbox.start();
   const app = await createApp(deps);
   const server: Server = createServer(app.app);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -93,11 +104,12 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
       return { status: res.status, headers: res.headers, body: (await res.json()) as GqlResponse["body"] } as never;
     },
     async reset() {
-      await deps.db.execute(sql`truncate table refresh_tokens, sessions, audit_events, users cascade`);
+      await deps.db.execute(sql`truncate table refresh_tokens, sessions, audit_events, email_tokens, email_outbox, users cascade`);
     },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await app.stop();
+      await deps.outbox.stop();
       if (!options.testDb) await testDb.drop();
     },
   };

@@ -1,0 +1,41 @@
+import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
+import { Auth, Public } from "../graphql/access.js";
+import type { Context } from "../graphql/context.js";
+import { User } from "../users/user.types.js";
+import { toUserView } from "../users/user.view.js";
+import { ResetPasswordInput } from "./email.types.js";
+import { requestPasswordReset, resendVerificationEmail, resetPassword, verifyEmail } from "./email.service.js";
+
+@Resolver()
+export class EmailResolver {
+  @Public()
+  @Mutation(() => User, {
+    description: "Spends a token from a verification or email-change link: marks the address verified, or swaps in the pending address.",
+  })
+  async verifyEmail(@Arg("token", () => String) token: string, @Ctx() ctx: Context): Promise<User> {
+    return toUserView(await verifyEmail(ctx.deps, token, ctx.meta));
+  }
+
+  @Auth()
+  @Mutation(() => Boolean, {
+    description: "Sends a new verification link to the caller's address (older links stop working). false when it is already verified.",
+  })
+  async resendVerificationEmail(@Ctx() ctx: Context): Promise<boolean> {
+    const { user } = await ctx.viewer();
+    return resendVerificationEmail(ctx.deps, user);
+  }
+
+  @Public()
+  @Mutation(() => Boolean, {
+    description: "Always true. Sends a reset link (valid 1 hour) when an active account has this address, and nothing otherwise.",
+  })
+  requestPasswordReset(@Arg("email", () => String) email: string, @Ctx() ctx: Context): Promise<boolean> {
+    return requestPasswordReset(ctx.deps, email, ctx.meta);
+  }
+
+  @Public()
+  @Mutation(() => Boolean, { description: "Sets a new password with a reset link's token (single use) and ends every session." })
+  resetPassword(@Arg("input", () => ResetPasswordInput) input: ResetPasswordInput, @Ctx() ctx: Context): Promise<boolean> {
+    return resetPassword(ctx.deps, input, ctx.meta);
+  }
+}

@@ -1,0 +1,106 @@
+import type { Config } from "../config.js";
+
+export interface RenderedEmail {
+  template: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+type Links = Pick<Config, "appBaseUrl" | "appName">;
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+
+function layout(appName: string, paragraphs: string[], action?: { label: string; url: string }): string {
+  const body = paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join("\n");
+  const button = action
+    ? `<p><a href="${escapeHtml(action.url)}" style="display:inline-block;padding:10px 16px;background:#1f2937;color:#ffffff;text-decoration:none;border-radius:6px">${escapeHtml(action.label)}</a></p>
+<p style="font-size:12px;color:#6b7280">Or paste this link into your browser: ${escapeHtml(action.url)}</p>`
+    : "";
+  return `<!doctype html>
+<html><body style="font-family:system-ui,sans-serif;line-height:1.5;color:#111827;max-width:560px">
+<h2>${escapeHtml(appName)}</h2>
+${body}
+${button}
+</body></html>`;
+}
+
+function text(paragraphs: string[], url?: string): string {
+  return [...paragraphs, ...(url ? [url] : [])].join("\n\n");
+}
+
+const link = (config: Links, path: string, token: string) => `${config.appBaseUrl}/${path}?token=${encodeURIComponent(token)}`;
+
+export function verificationEmail(config: Links, to: string, fullName: string, token: string): RenderedEmail {
+  const url = link(config, "verify-email", token);
+  const lines = [`Hello ${fullName},`, `Confirm your email address for ${config.appName} with this link. It works once, for 24 hours.`];
+  const after = ["If you did not create an account, ignore this email."];
+  return {
+    template: "verify-email",
+    to,
+    subject: `Confirm your email for ${config.appName}`,
+    text: `${text(lines, url)}\n\n${after.join("\n")}`,
+    html: layout(config.appName, [...lines, ...after], { label: "Confirm email", url }),
+  };
+}
+
+export function emailChangeConfirmation(config: Links, to: string, fullName: string, token: string): RenderedEmail {
+  const url = link(config, "verify-email", token);
+  const lines = [
+    `Hello ${fullName},`,
+    `Confirm that ${to} is the new email address of your ${config.appName} account. The link works once, for 24 hours; your address changes only when you open it.`,
+  ];
+  const after = ["If you did not ask for this, ignore this email: nothing changes."];
+  return {
+    template: "email-change-confirm",
+    to,
+    subject: `Confirm your new email for ${config.appName}`,
+    text: `${text(lines, url)}\n\n${after.join("\n")}`,
+    html: layout(config.appName, [...lines, ...after], { label: "Confirm new email", url }),
+  };
+}
+
+export function emailChangeNotice(config: Links, to: string, fullName: string, newEmail: string): RenderedEmail {
+  const lines = [
+    `Hello ${fullName},`,
+    `Someone asked to change the email address of your ${config.appName} account to ${newEmail}. It changes only when that address confirms.`,
+    "If this was not you, change your password now and contact support.",
+  ];
+  return {
+    template: "email-change-notice",
+    to,
+    subject: `Your ${config.appName} email address is being changed`,
+    text: text(lines),
+    html: layout(config.appName, lines),
+  };
+}
+
+export function passwordResetEmail(config: Links, to: string, fullName: string, token: string): RenderedEmail {
+  const url = link(config, "reset-password", token);
+  const lines = [`Hello ${fullName},`, `Choose a new password for ${config.appName} with this link. It works once, for 1 hour.`];
+  const after = ["If you did not ask for a reset, ignore this email: your password stays as it is."];
+  return {
+    template: "reset-password",
+    to,
+    subject: `Reset your ${config.appName} password`,
+    text: `${text(lines, url)}\n\n${after.join("\n")}`,
+    html: layout(config.appName, [...lines, ...after], { label: "Reset password", url }),
+  };
+}
+
+export function passwordChangedEmail(config: Links, to: string, fullName: string): RenderedEmail {
+  const lines = [
+    `Hello ${fullName},`,
+    `The password of your ${config.appName} account was just changed, and every session was signed out.`,
+    "If this was not you, reset your password now and contact support.",
+  ];
+  return {
+    template: "password-changed",
+    to,
+    subject: `Your ${config.appName} password was changed`,
+    text: text(lines),
+    html: layout(config.appName, lines),
+  };
+}
