@@ -95,9 +95,19 @@ const url = (protocols: string[]) =>
       .optional(),
   );
 
+const PORT_MESSAGE = "must be a port number from 0 to 65535";
+
 const schema = z.object({
   NODE_ENV: z.preprocess(blankToUndefined, z.enum(["development", "production", "test"]).default("development")),
-  PORT: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(65535).default(4000)),
+  PORT: z.preprocess(
+    blankToUndefined,
+    z.coerce
+      .number({ message: PORT_MESSAGE })
+      .int(PORT_MESSAGE)
+      .min(0, PORT_MESSAGE)
+      .max(65535, PORT_MESSAGE)
+      .default(4000),
+  ),
   HOST: optionalString,
   DATABASE_URL: url(["postgres:", "postgresql:"]),
   DATA_DIR: z.preprocess(blankToUndefined, z.string().default("./.data")),
@@ -183,7 +193,7 @@ export interface LoadConfigOptions {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "environment"} ${i.message}`));
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`));
   }
   const v = parsed.data;
   const isProduction = v.NODE_ENV === "production";
