@@ -1,0 +1,308 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { and, eq, sql } from "drizzle-orm";
+import { auditEvents, emailOutbox, emailTokens, users, type EmailTokenKind } from "../src/db/schema.js";
+import type { MailMessage } from "../src/email/transport.js";
+import { LOGIN, REGISTER, logIn, onlyError, signUp, type TestUser } from "./support/flows.js";
+import { createMailbox, type Mailbox } from "./support/mailbox.js";
+import { OTHER_STRONG_PASSWORD, STRONG_PASSWORD, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from "./support/server.js";
+
+const BASE = "http://localhost:3000";
+const VERIFY_SUBJECT = /^Confirm your email for Gatehouse$/;
+const CHANGE_SUBJECT = /^Confirm your new email for Gatehouse$/;
+const RESET_SUBJECT = /^Reset your Gatehouse password$/;
+
+const USER_FIELDS = "id email emailVerified pendingEmail";
+const VERIFY = `mutation ($token: String!) { verifyEmail(token: $token) { ${USER_FIELDS} } }`;
+const RESEND = `mutation { resendVerificationEmail }`;
+const REQUEST_RESET = `mutation ($email: String!) { requestPasswordReset(email: $email) }`;
+const RESET = `mutation ($input: ResetPasswordInput!) { resetPassword(input: $input) }`;
+const UPDATE_ME = `mutation ($input: UpdateMeInput!) { updateMe(input: $input) { ${USER_FIELDS} } }`;
+const ME = `query { me { ${USER_FIELDS} } }`;
+
+interface UserView {
+  id: string;
+  email: string;
+  emailVerified: boolean;
+  pendingEmail: string | null;
+}
+
+const mailbox: Mailbox = createMailbox();
+let t: TestServer;
+beforeAll(async () => {
+  // Rate limits are not what this file is about: many resets come from one client address here.
+  t = await startTestServer({ mailTransport: mailbox, env: { RATE_LIMITS: "off" } });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const mailTo = (to: string, subject: RegExp): MailMessage[] => mailbox.sent.filter((m) => m.to === to && subject.test(m.subject));
+
+/** The email number `index` (0-based) to `to` matching `subject`, waiting for it to arrive. */
+async function nthMail(to: string, subject: RegExp, index: number): Promise<MailMessage> {
+  const deadline = Date.now() + 5000;
+  while (mailTo(to, subject).length <= index) {
+    if (Date.now() > deadline) throw new Error(`email #${index + 1} to ${to} matching ${subject} never came`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return mailTo(to, subject)[index]!;
+}
+
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Asserts BAD_USER_INPUT naming exactly `field`. */
+function expectBadField(res: GqlResponse, field: string): void {
+  const err = onlyError(res);
+  expect(err.extensions.code).toBe("BAD_USER_INPUT");
+  expect((err.extensions["fields"] as Array<{ field: string }>).map((f) => f.field)).toEqual([field]);
+}
+
+const verify = (token: string): Promise<GqlResponse<{ verifyEmail: UserView }>> => t.gql<{ verifyEmail: UserView }>(VERIFY, { token });
+const reset = (token: string, newPassword: string): Promise<GqlResponse<{ resetPassword: boolean }>> =>
+  t.gql<{ resetPassword: boolean }>(RESET, { input: { token, newPassword } });
+
+async function expireTokens(userId: string, kind: EmailTokenKind): Promise<void> {
+  const rows = await t.deps.db
+    .update(emailTokens)
+    .set({ expiresAt: sql`now() - interval '1 minute'` })
+    .where(and(eq(emailTokens.userId, userId), eq(emailTokens.kind, kind)))
+    .returning();
+  expect(rows.length).toBeGreaterThan(0);
+}
+
+async function auditOf(action: string, targetId: string): Promise<Array<Record<string, unknown> | null>> {
+  const rows = await t.deps.db.select().from(auditEvents).where(and(eq(auditEvents.action, action), eq(auditEvents.targetId, targetId)));
+  return rows.map((r) => r.details);
+}
+
+async function loginCode(email: string, password: string): Promise<string | undefined> {
+  const res = await t.gql(LOGIN, { input: { email, password } });
+  return res.body.errors?.[0]?.extensions.code;
+}
+
+async function requestReset(email: string): Promise<void> {
+  const res = await t.gql<{ requestPasswordReset: boolean }>(REQUEST_RESET, { email });
+  expect(res.body).toEqual({ data: { requestPasswordReset: true } });
+}
+
+describe("email verification", () => {
+  it("registration sends a link (text and html) that verifies the address once", async () => {
+    const user = await signUp(t);
+    const msg = await mailbox.waitFor(user.email, VERIFY_SUBJECT);
+    const token = mailbox.tokenFrom(msg, "verify-email");
+    const url = `${BASE}/verify-email?token=${encodeURIComponent(token)}`;
+    expect(msg.text).toContain(url);
+    expect(msg.html).toContain(url);
+
+    const ok = await verify(token);
+    expect(ok.body.errors).toBeUndefined();
+    expect(ok.body.data!.verifyEmail).toEqual({ id: user.id, email: user.email, emailVerified: true, pendingEmail: null });
+    expectBadField(await verify(token), "token");
+  });
+
+  it("refuses a garbage or empty token on field token", async () => {
+    expectBadField(await verify("not-a-real-token-at-all"), "token");
+    expectBadField(await verify(""), "token");
+  });
+
+  it("refuses an expired link", async () => {
+    const user = await signUp(t);
+    const token = mailbox.tokenFrom(await mailbox.waitFor(user.email, VERIFY_SUBJECT), "verify-email");
+    await expireTokens(user.id, "VERIFY_EMAIL");
+    expectBadField(await verify(token), "token");
+    const me = await t.gql<{ me: UserView }>(ME, undefined, { token: user.accessToken });
+    expect(me.body.data!.me.emailVerified).toBe(false);
+  });
+
+  it("resendVerificationEmail needs a session", async () => {
+    expect(onlyError(await t.gql(RESEND)).extensions.code).toBe("UNAUTHENTICATED");
+  });
+
+  it("resend sends a new link, kills the older one, and sends nothing once verified", async () => {
+    const user = await signUp(t);
+    const first = mailbox.tokenFrom(await nthMail(user.email, VERIFY_SUBJECT, 0), "verify-email");
+    const res = await t.gql(RESEND, undefined, { token: user.accessToken });
+    expect(res.body).toEqual({ data: { resendVerificationEmail: true } });
+    const second = mailbox.tokenFrom(await nthMail(user.email, VERIFY_SUBJECT, 1), "verify-email");
+    expect(second).not.toBe(first);
+
+    expectBadField(await verify(first), "token");
+    expect((await verify(second)).body.data?.verifyEmail.emailVerified).toBe(true);
+
+    const rowsBefore = await t.deps.db.select().from(emailOutbox).where(eq(emailOutbox.toAddress, user.email));
+    const again = await t.gql(RESEND, undefined, { token: user.accessToken });
+    expect(again.body).toEqual({ data: { resendVerificationEmail: false } });
+    const rowsAfter = await t.deps.db.select().from(emailOutbox).where(eq(emailOutbox.toAddress, user.email));
+    expect(rowsAfter).toHaveLength(rowsBefore.length);
+    await pause(200);
+    expect(mailTo(user.email, VERIFY_SUBJECT)).toHaveLength(2);
+  });
+});
+
+describe("requestPasswordReset", () => {
+  it("answers true for known, unknown and deactivated addresses, and mails only the active account", async () => {
+    const active = await signUp(t);
+    const gone = await signUp(t);
+    const deact = await t.gql(`mutation { deactivateMe(confirm: true) }`, undefined, { token: gone.accessToken });
+    expect(deact.body).toEqual({ data: { deactivateMe: true } });
+    const unknown = uniqueEmail("nobody");
+
+    await requestReset(unknown);
+    await requestReset(gone.email);
+    await requestReset(active.email);
+    const msg = await mailbox.waitFor(active.email, RESET_SUBJECT);
+    expect(msg.text).toContain(`${BASE}/reset-password?token=${encodeURIComponent(mailbox.tokenFrom(msg, "reset-password"))}`);
+
+    // Both were queued before the active one, so they would have been delivered by now.
+    await pause(100);
+    expect(mailbox.sent.filter((m) => m.to === unknown)).toEqual([]);
+    expect(mailTo(gone.email, RESET_SUBJECT)).toEqual([]);
+    const queued = await t.deps.db.select().from(emailOutbox).where(eq(emailOutbox.template, "reset-password"));
+    expect(queued.map((r) => r.toAddress)).not.toContain(unknown);
+    expect(queued.map((r) => r.toAddress)).not.toContain(gone.email);
+
+    const requested = await t.deps.db.select().from(auditEvents).where(eq(auditEvents.action, "user.password_reset_requested"));
+    const emails = requested.map((r) => r.details?.["email"]);
+    expect(emails).toEqual(expect.arrayContaining([unknown, gone.email, active.email]));
+    expect(await auditOf("user.password_reset_requested", gone.id)).toHaveLength(1);
+  });
+
+  it("refuses a malformed address on field email", async () => {
+    expectBadField(await t.gql(REQUEST_RESET, { email: "not-an-email" }), "email");
+  });
+});
+
+describe("resetPassword", () => {
+  async function resetToken(user: TestUser, index = 0): Promise<string> {
+    await requestReset(user.email);
+    return mailbox.tokenFrom(await nthMail(user.email, RESET_SUBJECT, index), "reset-password");
+  }
+
+  it("refuses a weak password without spending the token, then resets and ends every session", async () => {
+    const user = await signUp(t);
+    const second = await logIn(t, user.email, user.password);
+    const token = await resetToken(user);
+
+    expectBadField(await reset(token, "password"), "newPassword");
+    expect((await reset(token, OTHER_STRONG_PASSWORD)).body).toEqual({ data: { resetPassword: true } });
+
+    expect(await loginCode(user.email, STRONG_PASSWORD)).toBe("UNAUTHENTICATED");
+    expect(await loginCode(user.email, OTHER_STRONG_PASSWORD)).toBeUndefined();
+    for (const accessToken of [user.accessToken, second.accessToken]) {
+      expect(onlyError(await t.gql(ME, undefined, { token: accessToken })).extensions.code).toBe("UNAUTHENTICATED");
+    }
+    const notice = await mailbox.waitFor(user.email, /^Your Gatehouse password was changed$/);
+    expect(notice.text).not.toContain("token=");
+    expect(await auditOf("user.password_reset", user.id)).toHaveLength(1);
+
+    expectBadField(await reset(token, "Another-Unusual-Passphrase-77"), "token");
+    expect(await loginCode(user.email, OTHER_STRONG_PASSWORD)).toBeUndefined();
+  });
+
+  it("refuses a link superseded by a newer request, and an expired one", async () => {
+    const user = await signUp(t);
+    const older = await resetToken(user, 0);
+    const newer = await resetToken(user, 1);
+    expectBadField(await reset(older, OTHER_STRONG_PASSWORD), "token");
+    await expireTokens(user.id, "RESET_PASSWORD");
+    expectBadField(await reset(newer, OTHER_STRONG_PASSWORD), "token");
+    expect(await loginCode(user.email, STRONG_PASSWORD)).toBeUndefined();
+  });
+
+  it("lets exactly one of 5 concurrent resets with one token through", async () => {
+    const user = await signUp(t);
+    const token = await resetToken(user);
+    const results = await Promise.all(Array.from({ length: 5 }, () => reset(token, OTHER_STRONG_PASSWORD)));
+    expect(results.filter((r) => r.body.data?.resetPassword === true)).toHaveLength(1);
+    const refused = results.filter((r) => r.body.errors !== undefined);
+    expect(refused).toHaveLength(4);
+    for (const r of refused) expectBadField(r, "token");
+    expect(await auditOf("user.password_reset", user.id)).toHaveLength(1);
+  });
+});
+
+describe("email change", () => {
+  const changeEmail = (user: TestUser, email: string): Promise<GqlResponse<{ updateMe: UserView }>> =>
+    t.gql<{ updateMe: UserView }>(UPDATE_ME, { input: { email } }, { token: user.accessToken });
+
+  it("keeps the address until the new one confirms, then swaps it in", async () => {
+    const user = await signUp(t);
+    const next = uniqueEmail("new");
+    const res = await changeEmail(user, next);
+    expect(res.body.data?.updateMe).toEqual({ id: user.id, email: user.email, emailVerified: false, pendingEmail: next });
+
+    const confirm = await mailbox.waitFor(next, CHANGE_SUBJECT);
+    const token = mailbox.tokenFrom(confirm, "verify-email");
+    expect(confirm.text).toContain(`${BASE}/verify-email?token=${encodeURIComponent(token)}`);
+    const notice = await mailbox.waitFor(user.email, /^Your Gatehouse email address is being changed$/);
+    expect(notice.text).toContain(next);
+    expect(notice.text).not.toContain("token=");
+
+    const done = await verify(token);
+    expect(done.body.data?.verifyEmail).toEqual({ id: user.id, email: next, emailVerified: true, pendingEmail: null });
+    expect(await auditOf("user.email_changed", user.id)).toEqual([{ before: { email: user.email }, after: { email: next } }]);
+    expect(await loginCode(next, user.password)).toBeUndefined();
+    expect(await loginCode(user.email, user.password)).toBe("UNAUTHENTICATED");
+  });
+
+  it("refuses an address another account owns, and a malformed one", async () => {
+    const user = await signUp(t);
+    const other = await signUp(t);
+    expect(onlyError(await changeEmail(user, other.email.toUpperCase())).extensions.code).toBe("CONFLICT");
+    expectBadField(await changeEmail(user, "nope@"), "email");
+    const [row] = await t.deps.db.select().from(users).where(eq(users.id, user.id));
+    expect(row!.pendingEmail).toBeNull();
+  });
+
+  it("answers CONFLICT when someone registers the pending address before it is confirmed", async () => {
+    const user = await signUp(t);
+    const next = uniqueEmail("taken");
+    expect((await changeEmail(user, next)).body.data?.updateMe.pendingEmail).toBe(next);
+    const token = mailbox.tokenFrom(await mailbox.waitFor(next, CHANGE_SUBJECT), "verify-email");
+    const reg = await t.gql(REGISTER, { input: { email: next, password: STRONG_PASSWORD, fullName: "Squatter" } });
+    expect(reg.body.errors).toBeUndefined();
+
+    expect(onlyError(await verify(token)).extensions.code).toBe("CONFLICT");
+    const me = await t.gql<{ me: UserView }>(ME, undefined, { token: user.accessToken });
+    expect(me.body.data!.me.email).toBe(user.email);
+  });
+
+  it("a second request supersedes the first link", async () => {
+    const user = await signUp(t);
+    const [a, b] = [uniqueEmail("first"), uniqueEmail("second")];
+    await changeEmail(user, a);
+    const firstToken = mailbox.tokenFrom(await mailbox.waitFor(a, CHANGE_SUBJECT), "verify-email");
+    expect((await changeEmail(user, b)).body.data?.updateMe.pendingEmail).toBe(b);
+    expectBadField(await verify(firstToken), "token");
+    const secondToken = mailbox.tokenFrom(await mailbox.waitFor(b, CHANGE_SUBJECT), "verify-email");
+    expect((await verify(secondToken)).body.data?.verifyEmail.email).toBe(b);
+  });
+
+  it("asking for the current address cancels a pending change", async () => {
+    const user = await signUp(t);
+    const next = uniqueEmail("cancelled");
+    await changeEmail(user, next);
+    const token = mailbox.tokenFrom(await mailbox.waitFor(next, CHANGE_SUBJECT), "verify-email");
+    const res = await changeEmail(user, user.email);
+    expect(res.body.data?.updateMe).toEqual({ id: user.id, email: user.email, emailVerified: false, pendingEmail: null });
+    expectBadField(await verify(token), "token");
+    const me = await t.gql<{ me: UserView }>(ME, undefined, { token: user.accessToken });
+    expect(me.body.data!.me).toMatchObject({ email: user.email, pendingEmail: null });
+  });
+});
+
+describe("outbox", () => {
+  it("marks every delivered email SENT, once, and clears its bodies", async () => {
+    const deadline = Date.now() + 5000;
+    let rows = await t.deps.db.select().from(emailOutbox);
+    while (rows.some((r) => r.status === "PENDING") && Date.now() < deadline) {
+      await pause(25);
+      rows = await t.deps.db.select().from(emailOutbox);
+    }
+    expect(rows.length).toBeGreaterThan(20);
+    expect(rows.map((r) => r.id).sort()).toEqual(mailbox.sent.map((m) => m.id).sort());
+    for (const row of rows) {
+      expect({ id: row.id, status: row.status, text: row.textBody, html: row.htmlBody }).toEqual({ id: row.id, status: "SENT", text: null, html: null });
+    }
+  });
+});
