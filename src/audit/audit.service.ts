@@ -19,6 +19,9 @@ export type AuditAction =
   | "user.email_changed"
   | "user.password_reset_requested"
   | "user.password_reset"
+  | "admin.user_updated"
+  | "admin.bulk"
+  | "admin.bulk_user_changed"
   | "admin.created"
   | "admin.promoted";
 

@@ -14,7 +14,9 @@ export type SessionRevokeReason =
   | "refresh_token_reuse"
   | "password_changed"
   | "password_reset"
-  | "deactivated";
+  | "deactivated"
+  | "deactivated_by_admin"
+  | "deleted_by_admin";
 
 const expiresIn = (seconds: number) => sql`now() + make_interval(secs => ${seconds})`;
 

@@ -2,13 +2,23 @@ import "reflect-metadata";
 import { printSchemaWithDirectives } from "@graphql-tools/utils";
 import { GraphQLEnumType, GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
+import { AdminResolver, UserConnectionResolver, UserStatisticsResolver } from "../admin/admin.resolver.js";
 import { AuthResolver } from "../auth/auth.resolver.js";
 import { EmailResolver } from "../email/email.resolver.js";
 import { MeResolver } from "../me/me.resolver.js";
 import { UserActivityResolver, UserResolver } from "../users/user.resolver.js";
 import { accessDirectives, applyAccessRules } from "./access.js";
 
-const resolvers = [AuthResolver, MeResolver, EmailResolver, UserResolver, UserActivityResolver] as const;
+const resolvers = [
+  AuthResolver,
+  MeResolver,
+  EmailResolver,
+  AdminResolver,
+  UserResolver,
+  UserActivityResolver,
+  UserConnectionResolver,
+  UserStatisticsResolver,
+] as const;
 
 let built: Promise<GraphQLSchema> | undefined;
 

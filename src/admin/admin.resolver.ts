@@ -1,0 +1,118 @@
+import { Arg, Args, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Auth } from "../graphql/access.js";
+import type { Context } from "../graphql/context.js";
+import { parseId } from "../lib/validation.js";
+import { User } from "../users/user.types.js";
+import { toUserView } from "../users/user.view.js";
+import { findUserById } from "../users/users.repo.js";
+import {
+  AuditEventPage,
+  AuditLogArgs,
+  BulkUsersInput,
+  BulkUsersResult,
+  DailyCount,
+  PageInfo,
+  UpdateUserArgs,
+  UserConnection,
+  UserEdge,
+  UserPage,
+  UsersArgs,
+  UsersConnectionArgs,
+  UserStatistics,
+} from "./admin.types.js";
+import { listAuditEvents } from "./audit-log.service.js";
+import { bulkUsers } from "./bulk-users.service.js";
+import { registrationsPerDay, userStatistics } from "./stats.service.js";
+import { updateUser } from "./update-user.service.js";
+import { countUsers, listUsers, sliceUsers } from "./users-query.service.js";
+
+@Resolver()
+export class AdminResolver {
+  @Auth("ADMIN")
+  @Query(() => UserPage, { description: "Users by page, with an exact total. size 1..100, page >= 1." })
+  async users(@Args(() => UsersArgs) args: UsersArgs, @Ctx() ctx: Context): Promise<UserPage> {
+    const result = await listUsers(ctx.deps.db, {
+      filter: args.filter,
+      page: args.page ?? 1,
+      size: args.size ?? 20,
+      sortBy: args.sortBy ?? "CREATED_AT",
+      sortOrder: args.sortOrder ?? "DESC",
+    });
+    return Object.assign(new UserPage(), { ...result, items: result.rows.map((r) => toUserView(r)) });
+  }
+
+  @Auth("ADMIN")
+  @Query(() => UserConnection, { description: "Users as a Relay connection (keyset pagination). first 1..100." })
+  async usersConnection(@Args(() => UsersConnectionArgs) args: UsersConnectionArgs, @Ctx() ctx: Context): Promise<UserConnection> {
+    const slice = await sliceUsers(ctx.deps.db, {
+      first: args.first ?? 20,
+      after: args.after,
+      filter: args.filter,
+      sortBy: args.sortBy ?? "CREATED_AT",
+      sortOrder: args.sortOrder ?? "DESC",
+    });
+    const edges = slice.rows.map((r) => Object.assign(new UserEdge(), { cursor: r.cursor, node: toUserView(r.user) }));
+    return Object.assign(new UserConnection(), {
+      edges,
+      pageInfo: Object.assign(new PageInfo(), { hasNextPage: slice.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }),
+      countTotal: () => countUsers(ctx.deps.db, args.filter),
+    });
+  }
+
+  @Auth("ADMIN")
+  @Query(() => User, { nullable: true, description: "Any user, deleted ones included; null when there is no such id." })
+  async user(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<User | null> {
+    const row = await findUserById(ctx.deps.db, parseId(id));
+    return row ? toUserView(row) : null;
+  }
+
+  @Auth("ADMIN")
+  @Query(() => UserStatistics)
+  userStats(@Ctx() ctx: Context): Promise<UserStatistics> {
+    return userStatistics(ctx.deps.db);
+  }
+
+  @Auth("ADMIN")
+  @Query(() => AuditEventPage, { description: "Newest first. size 1..100, page >= 1." })
+  auditLog(@Args(() => AuditLogArgs) args: AuditLogArgs, @Ctx() ctx: Context): Promise<AuditEventPage> {
+    return listAuditEvents(ctx.deps.db, args.filter, args.page ?? 1, args.size ?? 50);
+  }
+
+  @Auth("ADMIN")
+  @Mutation(() => User, {
+    description: "Changes a user. You cannot demote or deactivate yourself, and the last active admin stays one.",
+  })
+  async updateUser(@Args(() => UpdateUserArgs) args: UpdateUserArgs, @Ctx() ctx: Context): Promise<User> {
+    const { user } = await ctx.viewer();
+    return toUserView(await updateUser(ctx.deps, user, args.id, args.input, ctx.meta));
+  }
+
+  @Auth("ADMIN")
+  @Mutation(() => BulkUsersResult, {
+    description: "One operation on up to 1000 users in one transaction, with a result per id. Try dryRun: true first.",
+  })
+  async bulkUsers(@Arg("input", () => BulkUsersInput) input: BulkUsersInput, @Ctx() ctx: Context): Promise<BulkUsersResult> {
+    const { user } = await ctx.viewer();
+    return bulkUsers(ctx.deps, user, input, ctx.meta);
+  }
+}
+
+@Resolver(() => UserConnection)
+export class UserConnectionResolver {
+  @FieldResolver(() => Int, { description: "Counted only when selected." })
+  totalCount(@Root() connection: UserConnection): Promise<number> {
+    return connection.countTotal();
+  }
+}
+
+@Resolver(() => UserStatistics)
+export class UserStatisticsResolver {
+  @FieldResolver(() => [DailyCount], { description: "One entry per UTC day, oldest first, zeros included. days 1..365." })
+  registrations(
+    @Root() _stats: UserStatistics,
+    @Ctx() ctx: Context,
+    @Arg("days", () => Int, { nullable: true, defaultValue: 30 }) days: number | null,
+  ): Promise<DailyCount[]> {
+    return registrationsPerDay(ctx.deps.db, days ?? 30);
+  }
+}

@@ -1,0 +1,154 @@
+import { and, asc, count, desc, eq, gte, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import type { Queryable } from "../db/client.js";
+import { users, type UserRow } from "../db/schema.js";
+import { badInput } from "../errors.js";
+import { parseInput } from "../lib/validation.js";
+import type { SortOrder, UserFilter, UserSortField } from "./admin.types.js";
+
+/** Terms shorter than a trigram match prefixes (see users_*_prefix_idx). */
+const MIN_SUBSTRING_TERM = 3;
+
+/** The sort key of each field, exactly as the (key, id) indexes of migration 0003 are built. */
+const SORT_KEY: Record<UserSortField, { expr: SQL; type: string }> = {
+  CREATED_AT: { expr: sql`${users.createdAt}`, type: "timestamptz" },
+  EMAIL: { expr: sql`${users.email}`, type: "citext" },
+  FULL_NAME: { expr: sql`lower(${users.fullName})`, type: "text" },
+  LAST_LOGIN_AT: { expr: sql`coalesce(${users.lastLoginAt}, '-infinity'::timestamptz)`, type: "timestamptz" },
+  ROLE: { expr: sql`${users.role}`, type: "user_role" },
+};
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** Every filter of UserFilter, combinable; deleted users only with includeDeleted. */
+export function userWhere(filter: UserFilter | null | undefined): SQL | undefined {
+  const f = filter ?? {};
+  const conditions: (SQL | undefined)[] = [];
+  const term = f.query?.trim().toLowerCase();
+  if (term) {
+    const pattern = term.length >= MIN_SUBSTRING_TERM ? `%${escapeLike(term)}%` : `${escapeLike(term)}%`;
+    conditions.push(or(sql`lower(${users.email}::text) like ${pattern}`, sql`lower(${users.fullName}) like ${pattern}`));
+  }
+  if (f.role) conditions.push(eq(users.role, f.role));
+  if (f.isActive != null) conditions.push(eq(users.isActive, f.isActive));
+  if (f.emailVerified != null) conditions.push(eq(users.emailVerified, f.emailVerified));
+  if (f.createdAfter) conditions.push(gte(users.createdAt, f.createdAfter));
+  if (f.createdBefore) conditions.push(lt(users.createdAt, f.createdBefore));
+  if (!f.includeDeleted) conditions.push(isNull(users.deletedAt));
+  return and(...conditions);
+}
+
+function orderBy(sortBy: UserSortField, sortOrder: SortOrder): SQL[] {
+  const dir = sortOrder === "ASC" ? asc : desc;
+  // Ties broken by id: the order is total, so pages never repeat or skip a user.
+  return [dir(SORT_KEY[sortBy].expr), dir(users.id)];
+}
+
+const pageSchema = z.object({
+  page: z.number().int().min(1, "page must be 1 or more"),
+  size: z.number().int().min(1, "size must be from 1 to 100").max(100, "size must be from 1 to 100"),
+});
+
+export interface UserPageResult {
+  rows: UserRow[];
+  total: number;
+  page: number;
+  size: number;
+  pages: number;
+}
+
+/** Offset pages with an exact total (the admin table view). */
+export async function listUsers(
+  db: Queryable,
+  args: { filter?: UserFilter | null; page: number; size: number; sortBy: UserSortField; sortOrder: SortOrder },
+): Promise<UserPageResult> {
+  const { page, size } = parseInput(pageSchema, { page: args.page, size: args.size });
+  const where = userWhere(args.filter);
+  const [rows, [totalRow]] = await Promise.all([
+    db
+      .select()
+      .from(users)
+      .where(where)
+      .orderBy(...orderBy(args.sortBy, args.sortOrder))
+      .limit(size)
+      .offset((page - 1) * size),
+    db.select({ n: count() }).from(users).where(where),
+  ]);
+  const total = Number(totalRow?.n ?? 0);
+  return { rows, total, page, size, pages: Math.ceil(total / size) };
+}
+
+export function countUsers(db: Queryable, filter: UserFilter | null | undefined): Promise<number> {
+  return db
+    .select({ n: count() })
+    .from(users)
+    .where(userWhere(filter))
+    .then(([row]) => Number(row?.n ?? 0));
+}
+
+interface Cursor {
+  sortBy: UserSortField;
+  sortOrder: SortOrder;
+  key: string;
+  id: string;
+}
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify([c.sortBy, c.sortOrder, c.key, c.id])).toString("base64url");
+}
+
+function decodeCursor(raw: string, sortBy: UserSortField, sortOrder: SortOrder): Cursor {
+  const invalid = () => badInput([{ field: "after", message: "Invalid cursor: use an endCursor or cursor from the same sort" }]);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(raw, "base64url").toString("utf8"));
+  } catch {
+    throw invalid();
+  }
+  const ok = z.tuple([z.literal(sortBy), z.literal(sortOrder), z.string().max(500), z.uuid()]).safeParse(parsed);
+  if (!ok.success) throw invalid();
+  const [, , key, id] = ok.data;
+  return { sortBy, sortOrder, key, id };
+}
+
+const firstSchema = z.object({ first: z.number().int().min(1, "first must be from 1 to 100").max(100, "first must be from 1 to 100") });
+
+export interface UserSlice {
+  rows: Array<{ user: UserRow; cursor: string }>;
+  hasNextPage: boolean;
+}
+
+/**
+ * Keyset pagination: the next page starts strictly after the cursor's (sort key, id), which the
+ * (key, id) index seeks to directly; page 50,000 reads as few rows as page 1.
+ */
+export async function sliceUsers(
+  db: Queryable,
+  args: { first: number; after?: string | null; filter?: UserFilter | null; sortBy: UserSortField; sortOrder: SortOrder },
+): Promise<UserSlice> {
+  const { first } = parseInput(firstSchema, { first: args.first });
+  const key = SORT_KEY[args.sortBy];
+  const conditions = [userWhere(args.filter)];
+  if (args.after) {
+    const c = decodeCursor(args.after, args.sortBy, args.sortOrder);
+    const castKey = sql`cast(${c.key} as ${sql.raw(key.type)})`;
+    conditions.push(
+      args.sortOrder === "ASC"
+        ? sql`(${key.expr}, ${users.id}) > (${castKey}, ${c.id}::uuid)`
+        : sql`(${key.expr}, ${users.id}) < (${castKey}, ${c.id}::uuid)`,
+    );
+  }
+  const rows = await db
+    .select({ user: users, key: sql<string>`(${key.expr})::text` })
+    .from(users)
+    .where(and(...conditions))
+    .orderBy(...orderBy(args.sortBy, args.sortOrder))
+    .limit(first + 1);
+  return {
+    hasNextPage: rows.length > first,
+    rows: rows.slice(0, first).map((r) => ({
+      user: r.user,
+      cursor: encodeCursor({ sortBy: args.sortBy, sortOrder: args.sortOrder, key: r.key, id: r.user.id }),
+    })),
+  };
+}
