@@ -22,6 +22,8 @@ export default defineConfig({
     })),
     include: ["tests/**/*.test.ts"],
     environment: "node",
+    // type-graphql decorators need the metadata API before any type module loads.
+    setupFiles: ["reflect-metadata"],
     pool: "forks",
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -1,4 +1,4 @@
-import { and, count, desc, eq, gte, lt, type SQL } from "drizzle-orm";
+import { and, count, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Queryable } from "../db/client.js";
 import { auditEvents } from "../db/schema.js";
@@ -30,7 +30,9 @@ export async function listAuditEvents(db: Queryable, filter: AuditFilter | null 
       .select()
       .from(auditEvents)
       .where(where)
-      .orderBy(desc(auditEvents.at), desc(auditEvents.id))
+      // "nulls last" as the (…, at DESC NULLS LAST) indexes are built (the columns are NOT NULL, but
+      // the planner only uses an index whose null ordering matches the ORDER BY).
+      .orderBy(sql`${auditEvents.at} desc nulls last`, sql`${auditEvents.id} desc nulls last`)
       .limit(args.size)
       .offset((args.page - 1) * args.size),
     db.select({ n: count() }).from(auditEvents).where(where),

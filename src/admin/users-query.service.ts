@@ -20,14 +20,31 @@ const SORT_KEY: Record<UserSortField, { expr: SQL; type: string }> = {
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
+/** The smallest string greater than every string starting with `prefix` (null when there is none). */
+function nextPrefix(prefix: string): string | null {
+  const chars = [...prefix];
+  while (chars.length > 0) {
+    const code = chars.pop()!.codePointAt(0)! + 1;
+    // Skip the surrogate block: a lone surrogate is not valid text for PostgreSQL.
+    if (code <= 0x10ffff) return chars.join("") + String.fromCodePoint(code >= 0xd800 && code <= 0xdfff ? 0xe000 : code);
+  }
+  return null;
+}
+
 /** Every filter of UserFilter, combinable; deleted users only with includeDeleted. */
 export function userWhere(filter: UserFilter | null | undefined): SQL | undefined {
   const f = filter ?? {};
   const conditions: (SQL | undefined)[] = [];
   const term = f.query?.trim().toLowerCase();
-  if (term) {
-    const pattern = term.length >= MIN_SUBSTRING_TERM ? `%${escapeLike(term)}%` : `${escapeLike(term)}%`;
+  if (term && term.length >= MIN_SUBSTRING_TERM) {
+    const pattern = `%${escapeLike(term)}%`;
     conditions.push(or(sql`lower(${users.email}::text) like ${pattern}`, sql`lower(${users.fullName}) like ${pattern}`));
+  } else if (term) {
+    // A prefix as an explicit range of text_pattern_ops operators: unlike LIKE 'ab%', it can use the
+    // prefix index even when the term is a bind parameter (generic plans of prepared statements).
+    const upper = nextPrefix(term);
+    const inRange = (col: SQL) => (upper ? sql`(${col} ~>=~ ${term} and ${col} ~<~ ${upper})` : sql`${col} ~>=~ ${term}`);
+    conditions.push(or(inRange(sql`lower(${users.email}::text)`), inRange(sql`lower(${users.fullName})`)));
   }
   if (f.role) conditions.push(eq(users.role, f.role));
   if (f.isActive != null) conditions.push(eq(users.isActive, f.isActive));
