@@ -65,6 +65,8 @@ export async function bulkUsers(
 
   return deps.db.transaction(async (tx) => {
     const admins = new Set(await lockActiveAdmins(tx));
+    // The caller's role is re-checked under the lock: an admin demoted a moment ago acts no more.
+    if (!admins.has(actor.id)) throw forbidden("This operation requires the ADMIN role");
     const found = await tx
       .select({ id: users.id, role: users.role, isActive: users.isActive, deletedAt: users.deletedAt })
       .from(users)

@@ -49,6 +49,8 @@ export async function updateUser(
   try {
     return await deps.db.transaction(async (tx) => {
       const admins = await lockActiveAdmins(tx);
+      // The caller's role is re-checked under the lock: an admin demoted a moment ago acts no more.
+      if (!admins.includes(actor.id)) throw forbidden("This operation requires the ADMIN role");
       const before = await lockUserById(tx, id);
       if (!before) throw notFound("No such user");
 

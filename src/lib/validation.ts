@@ -39,6 +39,7 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, extra
   return result.data;
 }
 
+/** A UUID argument, lower-cased: ids compare as strings in code, and "ABC…" must equal "abc…". */
 export function parseId(id: string, field = "id"): string {
-  return parseInput(z.object({ [field]: uuidSchema }), { [field]: id })[field] as string;
+  return (parseInput(z.object({ [field]: uuidSchema }), { [field]: id })[field] as string).toLowerCase();
 }

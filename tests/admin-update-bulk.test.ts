@@ -1,0 +1,385 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { and, count, eq, inArray, isNull } from "drizzle-orm";
+import { auditEvents, users, type AuditEventRow, type UserRow } from "../src/db/schema.js";
+import { LOGIN, logIn, onlyError, signUp, type AuthTokens, type TestUser } from "./support/flows.js";
+import { startTestServer, uniqueEmail, type GqlResponse, type TestServer } from "./support/server.js";
+
+const UPDATE_USER = /* GraphQL */ `
+  mutation UpdateUser($id: ID!, $input: UpdateUserInput!) {
+    updateUser(id: $id, input: $input) { id email fullName role isActive emailVerified pendingEmail }
+  }
+`;
+const BULK = /* GraphQL */ `
+  mutation Bulk($input: BulkUsersInput!) {
+    bulkUsers(input: $input) { operation requested succeeded failed { id code message } dryRun bulkId }
+  }
+`;
+const ME_ROLE = /* GraphQL */ `query { me { id role } }`;
+const ADMIN_QUERY = /* GraphQL */ `query { userStats { total } }`;
+const REFRESH = /* GraphQL */ `mutation R($t: String!) { refreshToken(refreshToken: $t) { accessToken } }`;
+const DEACTIVATE_ME = /* GraphQL */ `mutation { deactivateMe(confirm: true) }`;
+const USERS_BY_QUERY = /* GraphQL */ `
+  query U($q: String!, $d: Boolean) { users(filter: { query: $q, includeDeleted: $d }) { total items { id deletedAt } } }
+`;
+
+type Role = "USER" | "ADMIN";
+interface UserView { id: string; email: string; fullName: string; role: Role; isActive: boolean; emailVerified: boolean; pendingEmail: string | null }
+interface UpdateData { updateUser: UserView }
+interface BulkFailure { id: string; code: string; message: string }
+interface BulkResult { operation: string; requested: number; succeeded: string[]; failed: BulkFailure[]; dryRun: boolean; bulkId: string | null }
+interface BulkData { bulkUsers: BulkResult }
+interface BulkInput { userIds: string[]; operation: string; role?: Role; dryRun?: boolean }
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer({ env: { RATE_LIMITS: "off" } });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const update = (token: string | undefined, id: string, input: Record<string, unknown>): Promise<GqlResponse<UpdateData>> =>
+  t.gql<UpdateData>(UPDATE_USER, { id, input }, token ? { token } : {});
+const bulk = (token: string, input: BulkInput): Promise<GqlResponse<BulkData>> => t.gql<BulkData>(BULK, { input }, { token });
+const codeOf = (res: GqlResponse<object>): string => onlyError(res).extensions.code;
+
+async function updated(token: string, id: string, input: Record<string, unknown>): Promise<UserView> {
+  const res = await update(token, id, input);
+  expect(res.body.errors, JSON.stringify(res.body.errors)).toBeUndefined();
+  return res.body.data!.updateUser;
+}
+async function bulkOk(token: string, input: BulkInput): Promise<BulkResult> {
+  const res = await bulk(token, input);
+  expect(res.body.errors, JSON.stringify(res.body.errors)).toBeUndefined();
+  return res.body.data!.bulkUsers;
+}
+/** Order-free view of a bulk result: sorted succeeded ids and sorted [id, code] failures. */
+const outcome = (r: BulkResult): { succeeded: string[]; failed: string[] } => ({
+  succeeded: [...r.succeeded].sort(),
+  failed: r.failed.map((f) => `${f.id}:${f.code}`).sort(),
+});
+
+/** One BAD_USER_INPUT error whose only field is `field` (optionally nested under an argument name). */
+function expectBadInput(res: GqlResponse<object>, field: RegExp): void {
+  const error = onlyError(res);
+  expect(error.extensions.code).toBe("BAD_USER_INPUT");
+  const fields = error.extensions["fields"] as Array<{ field: string }>;
+  expect(fields.map((f) => f.field)).toEqual([expect.stringMatching(field)]);
+  expect(res.body.data ?? null).toBeNull();
+}
+
+async function row(id: string): Promise<UserRow> {
+  const [r] = await t.deps.db.select().from(users).where(eq(users.id, id));
+  return r!;
+}
+async function activeAdminIds(): Promise<string[]> {
+  const rows = await t.deps.db.select({ id: users.id }).from(users)
+    .where(and(eq(users.role, "ADMIN"), eq(users.isActive, true), isNull(users.deletedAt)));
+  return rows.map((r) => r.id).sort();
+}
+const auditOf = (action: string, targetId?: string): Promise<AuditEventRow[]> =>
+  t.deps.db.select().from(auditEvents)
+    .where(targetId ? and(eq(auditEvents.action, action), eq(auditEvents.targetId, targetId)) : eq(auditEvents.action, action));
+async function auditCount(): Promise<number> {
+  const [r] = await t.deps.db.select({ n: count() }).from(auditEvents);
+  return Number(r!.n);
+}
+const meCode = async (tokens: AuthTokens): Promise<string | undefined> =>
+  (await t.gql(ME_ROLE, {}, { token: tokens.accessToken })).body.errors?.[0]?.extensions.code;
+
+describe("updateUser: access and input", () => {
+  it("refuses a USER (FORBIDDEN) and no token (UNAUTHENTICATED); unknown id NOT_FOUND; malformed id on field id", async () => {
+    const user: TestUser = await signUp(t);
+    const admin: TestUser = await signUp(t, { role: "ADMIN" });
+    expect(codeOf(await update(user.accessToken, admin.id, { fullName: "Hacker" }))).toBe("FORBIDDEN");
+    expect(codeOf(await update(undefined, user.id, { fullName: "Anon" }))).toBe("UNAUTHENTICATED");
+    expect(codeOf(await update(admin.accessToken, randomUUID(), { fullName: "Ghost" }))).toBe("NOT_FOUND");
+    expectBadInput(await update(admin.accessToken, "not-a-uuid", { fullName: "X" }), /^id$/);
+    expect((await row(admin.id)).fullName).toBe("Test User");
+  });
+
+  it("refuses a bad fullName or email with BAD_USER_INPUT on that field and changes nothing", async () => {
+    const admin: TestUser = await signUp(t, { role: "ADMIN" });
+    const u: TestUser = await signUp(t, { fullName: "Kept Name" });
+    expectBadInput(await update(admin.accessToken, u.id, { fullName: "   " }), /(^|\.)fullName$/);
+    expectBadInput(await update(admin.accessToken, u.id, { fullName: "Bad\u0007Name" }), /(^|\.)fullName$/);
+    expectBadInput(await update(admin.accessToken, u.id, { email: "not-an-email" }), /(^|\.)email$/);
+    expect(await row(u.id)).toMatchObject({ fullName: "Kept Name", email: u.email });
+  });
+
+  it("answers CONFLICT for an email another account holds, whatever its case", async () => {
+    const admin: TestUser = await signUp(t, { role: "ADMIN" });
+    const u: TestUser = await signUp(t);
+    const other: TestUser = await signUp(t);
+    expect(codeOf(await update(admin.accessToken, u.id, { email: other.email.toUpperCase() }))).toBe("CONFLICT");
+    expect(codeOf(await update(admin.accessToken, u.id, { email: ` ${other.email} ` }))).toBe("CONFLICT");
+    expect((await row(u.id)).email).toBe(u.email);
+  });
+});
+
+describe("updateUser: changes", () => {
+  it("changes each field, returns it, and audits before/after", async () => {
+    const admin: TestUser = await signUp(t, { role: "ADMIN" });
+    const u: TestUser = await signUp(t, { fullName: "Before Name" });
+    expect((await updated(admin.accessToken, u.id, { fullName: "  After Name " })).fullName).toBe("After Name");
+    const email = uniqueEmail("renamed");
+    expect((await updated(admin.accessToken, u.id, { email: email.toUpperCase() })).email).toBe(email);
+    expect((await updated(admin.accessToken, u.id, { emailVerified: true })).emailVerified).toBe(true);
+    expect((await updated(admin.accessToken, u.id, { role: "ADMIN" })).role).toBe("ADMIN");
+    expect((await updated(admin.accessToken, u.id, { role: "USER" })).role).toBe("USER");
+    expect((await updated(admin.accessToken, u.id, { isActive: false })).isActive).toBe(false);
+    expect((await updated(admin.accessToken, u.id, { isActive: true })).isActive).toBe(true);
+    expect(await row(u.id)).toMatchObject({ fullName: "After Name", email, emailVerified: true, role: "USER", isActive: true });
+
+    const events = await auditOf("admin.user_updated", u.id);
+    expect(events).toHaveLength(7);
+    const first = events.find((e) => (e.details as { after: { fullName: string } }).after.fullName === "After Name" &&
+      (e.details as { before: { fullName: string } }).before.fullName === "Before Name");
+    expect(first).toMatchObject({
+      actorId: admin.id,
+      details: { before: { fullName: "Before Name", email: u.email, role: "USER" }, after: { fullName: "After Name", email: u.email } },
+    });
+  });
+
+  it("applies an admin-set email at once: login works with it and pendingEmail is cleared", async () => {
+    const admin: TestUser = await signUp(t, { role: "ADMIN" });
+    const u: TestUser = await signUp(t);
+    const pending = uniqueEmail("pending");
+    const req = await t.gql(`mutation($e: String!) { updateMe(input: { email: $e }) { id } }`, { e: pending }, { token: u.accessToken });
+    expect(req.body.errors).toBeUndefined();
+    expect((await row(u.id)).pendingEmail).toBe(pending);
+
+    const fresh = uniqueEmail("admin-set");
+    const view = await updated(admin.accessToken, u.id, { email: fresh });
+    expect(view).toMatchObject({ email: fresh, pendingEmail: null });
+    expect(await row(u.id)).toMatchObject({ email: fresh, pendingEmail: null });
+    await expect(logIn(t, fresh, u.password)).resolves.toMatchObject({ accessToken: expect.any(String) });
+    expect(codeOf(await t.gql(LOGIN, { input: { email: u.email, password: u.password } }))).toBe("UNAUTHENTICATED");
+  });
+
+  it("refuses self-demotion and self-deactivation with FORBIDDEN", async () => {
+    const a: TestUser = await signUp(t, { role: "ADMIN" });
+    await signUp(t, { role: "ADMIN" }); // another admin: the refusal is about "self", not "last"
+    expect(codeOf(await update(a.accessToken, a.id, { role: "USER" }))).toBe("FORBIDDEN");
+    expect(codeOf(await update(a.accessToken, a.id, { isActive: false }))).toBe("FORBIDDEN");
+    expect(await row(a.id)).toMatchObject({ role: "ADMIN", isActive: true });
+  });
+
+  it("refuses self-demotion and self-deactivation when the own id is written in upper case", async () => {
+    const a: TestUser = await signUp(t, { role: "ADMIN" });
+    await signUp(t, { role: "ADMIN" });
+    expect(codeOf(await update(a.accessToken, a.id.toUpperCase(), { role: "USER" }))).toBe("FORBIDDEN");
+    expect(codeOf(await update(a.accessToken, a.id.toUpperCase(), { isActive: false }))).toBe("FORBIDDEN");
+    expect(await row(a.id)).toMatchObject({ role: "ADMIN", isActive: true });
+  });
+
+  it("never leaves zero active admins: A demotes B, then B can no longer act", async () => {
+    await t.reset();
+    const a: TestUser = await signUp(t, { role: "ADMIN" });
+    const b: TestUser = await signUp(t, { role: "ADMIN" });
+    expect((await updated(a.accessToken, b.id, { role: "USER" })).role).toBe("USER");
+    expect(await activeAdminIds()).toEqual([a.id]);
+    expect(codeOf(await update(b.accessToken, a.id, { role: "USER" }))).toBe("FORBIDDEN");
+    expect(codeOf(await update(b.accessToken, a.id, { isActive: false }))).toBe("FORBIDDEN");
+    expect(codeOf(await update(a.accessToken, a.id, { role: "USER" }))).toBe("FORBIDDEN");
+    expect(await activeAdminIds()).toEqual([a.id]);
+  });
+
+  it("acts at the target's next request: promotion and demotion show on the existing token", async () => {
+    const admin: TestUser = await signUp(t, { role: "ADMIN" });
+    const u: TestUser = await signUp(t);
+    expect(codeOf(await t.gql(ADMIN_QUERY, {}, { token: u.accessToken }))).toBe("FORBIDDEN");
+    await updated(admin.accessToken, u.id, { role: "ADMIN" });
+    expect((await t.gql<{ me: { role: Role } }>(ME_ROLE, {}, { token: u.accessToken })).body.data!.me.role).toBe("ADMIN");
+    expect((await t.gql(ADMIN_QUERY, {}, { token: u.accessToken })).body.errors).toBeUndefined();
+    await updated(admin.accessToken, u.id, { role: "USER" });
+    expect((await t.gql<{ me: { role: Role } }>(ME_ROLE, {}, { token: u.accessToken })).body.data!.me.role).toBe("USER");
+    expect(codeOf(await t.gql(ADMIN_QUERY, {}, { token: u.accessToken }))).toBe("FORBIDDEN");
+  });
+
+  it("deactivation revokes the target's sessions: token and refresh are refused", async () => {
+    const admin: TestUser = await signUp(t, { role: "ADMIN" });
+    const u: TestUser = await signUp(t);
+    const second: AuthTokens = await logIn(t, u.email, u.password);
+    await updated(admin.accessToken, u.id, { isActive: false });
+    expect(await meCode(u)).toBe("UNAUTHENTICATED");
+    expect(codeOf(await t.gql(REFRESH, { t: second.refreshToken }))).toBe("UNAUTHENTICATED");
+    await updated(admin.accessToken, u.id, { isActive: true }); // revoked, not merely hidden
+    expect(await meCode(second)).toBe("UNAUTHENTICATED");
+    expect(codeOf(await t.gql(REFRESH, { t: u.refreshToken }))).toBe("UNAUTHENTICATED");
+  });
+});
+
+describe("concurrency", () => {
+  it("two admins demoting each other at once: exactly one wins and one active admin remains", async () => {
+    for (let round = 0; round < 5; round += 1) {
+      await t.reset();
+      const a: TestUser = await signUp(t, { role: "ADMIN" });
+      const b: TestUser = await signUp(t, { role: "ADMIN" });
+      const results = await Promise.all([update(a.accessToken, b.id, { role: "USER" }), update(b.accessToken, a.id, { role: "USER" })]);
+      const log = `round ${round}: ${JSON.stringify(results.map((r) => r.body))}`;
+      const wins = results.filter((r) => r.body.data?.updateUser?.role === "USER" && !r.body.errors);
+      expect(wins, log).toHaveLength(1);
+      const loser = results.find((r) => !wins.includes(r))!;
+      expect(["FORBIDDEN", "UNAUTHENTICATED"], log).toContain(codeOf(loser));
+      const winnerId = results[0] === wins[0] ? a.id : b.id;
+      expect(await activeAdminIds(), log).toEqual([winnerId]);
+      expect(await auditOf("admin.user_updated"), log).toHaveLength(1);
+    }
+  });
+
+  it("bulk DEACTIVATE of admin B racing B's deactivateMe: B ends inactive and exactly one reports the change", async () => {
+    for (let round = 0; round < 5; round += 1) {
+      await t.reset();
+      const a: TestUser = await signUp(t, { role: "ADMIN" });
+      const b: TestUser = await signUp(t, { role: "ADMIN" });
+      const [viaBulk, viaSelf] = await Promise.all([
+        bulk(a.accessToken, { userIds: [b.id], operation: "DEACTIVATE" }),
+        t.gql<{ deactivateMe: boolean }>(DEACTIVATE_ME, {}, { token: b.accessToken }),
+      ]);
+      const log = `round ${round}: ${JSON.stringify([viaBulk.body, viaSelf.body])}`;
+      expect(viaBulk.body.errors, log).toBeUndefined();
+      const bulkChanged = viaBulk.body.data!.bulkUsers.succeeded.includes(b.id);
+      const selfChanged = viaSelf.body.data?.deactivateMe === true;
+      expect(Number(bulkChanged) + Number(selfChanged), log).toBe(1);
+      if (!bulkChanged) expect(outcome(viaBulk.body.data!.bulkUsers).failed, log).toEqual([`${b.id}:ALREADY_INACTIVE`]);
+      if (!selfChanged) expect(codeOf(viaSelf), log).toBe("UNAUTHENTICATED");
+      expect((await row(b.id)).isActive, log).toBe(false);
+      expect(await activeAdminIds(), log).toEqual([a.id]);
+      const changes = (await auditOf("admin.bulk_user_changed")).length + (await auditOf("user.deactivated")).length;
+      expect(changes, log).toBe(1);
+    }
+  });
+
+  it("two admins bulk-deactivating each other at once: one active admin remains", async () => {
+    for (let round = 0; round < 5; round += 1) {
+      await t.reset();
+      const a: TestUser = await signUp(t, { role: "ADMIN" });
+      const b: TestUser = await signUp(t, { role: "ADMIN" });
+      const results = await Promise.all([
+        bulk(a.accessToken, { userIds: [b.id], operation: "DEACTIVATE" }),
+        bulk(b.accessToken, { userIds: [a.id], operation: "DEACTIVATE" }),
+      ]);
+      const log = `round ${round}: ${JSON.stringify(results.map((r) => r.body))}`;
+      const wins = results.filter((r) => (r.body.data?.bulkUsers.succeeded.length ?? 0) === 1);
+      expect(wins, log).toHaveLength(1);
+      const loser = results.find((r) => !wins.includes(r))!;
+      if (loser.body.errors) expect(["FORBIDDEN", "UNAUTHENTICATED"], log).toContain(codeOf(loser));
+      else expect(loser.body.data!.bulkUsers.failed.map((f) => f.code), log).toEqual(["LAST_ADMIN"]);
+      expect(await activeAdminIds(), log).toEqual([results[0] === wins[0] ? a.id : b.id]);
+    }
+  });
+});
+
+describe("bulkUsers", () => {
+  it("applies each operation with a result per id and revokes sessions on DEACTIVATE and DELETE", async () => {
+    const admin: TestUser = await signUp(t, { role: "ADMIN" });
+    const [u1, u2, u3] = [await signUp(t), await signUp(t), await signUp(t)];
+    await t.deps.db.update(users).set({ isActive: false }).where(eq(users.id, u3.id));
+    const ghost = randomUUID();
+    const run = async (input: BulkInput) => outcome(await bulkOk(admin.accessToken, input));
+
+    expect(await run({ userIds: [u1.id, u3.id, ghost], operation: "DEACTIVATE" }))
+      .toEqual({ succeeded: [u1.id], failed: [`${ghost}:NOT_FOUND`, `${u3.id}:ALREADY_INACTIVE`].sort() });
+    expect(await meCode(u1)).toBe("UNAUTHENTICATED");
+    expect(await run({ userIds: [u1.id, u2.id], operation: "ACTIVATE" })).toEqual({ succeeded: [u1.id], failed: [`${u2.id}:ALREADY_ACTIVE`] });
+    expect((await row(u1.id)).isActive).toBe(true);
+
+    expect(await run({ userIds: [u2.id, u3.id], operation: "DELETE" })).toEqual({ succeeded: [u2.id, u3.id].sort(), failed: [] });
+    expect((await row(u2.id)).deletedAt).toBeInstanceOf(Date);
+    expect(await meCode(u2)).toBe("UNAUTHENTICATED");
+    const hidden = await t.gql<{ users: { total: number } }>(USERS_BY_QUERY, { q: u2.email }, { token: admin.accessToken });
+    expect(hidden.body.data!.users.total).toBe(0);
+    const shown = await t.gql<{ users: { total: number } }>(USERS_BY_QUERY, { q: u2.email, d: true }, { token: admin.accessToken });
+    expect(shown.body.data!.users.total).toBe(1);
+    expect(await run({ userIds: [u2.id], operation: "DELETE" })).toEqual({ succeeded: [], failed: [`${u2.id}:ALREADY_DELETED`] });
+
+    expect(await run({ userIds: [u2.id, u1.id], operation: "RESTORE" })).toEqual({ succeeded: [u2.id], failed: [`${u1.id}:NOT_DELETED`] });
+    expect((await row(u2.id)).deletedAt).toBeNull();
+
+    expect(await run({ userIds: [u1.id, u2.id], operation: "UPDATE_ROLE", role: "ADMIN" })).toEqual({ succeeded: [u1.id, u2.id].sort(), failed: [] });
+    expect(await run({ userIds: [u1.id], operation: "UPDATE_ROLE", role: "ADMIN" })).toEqual({ succeeded: [], failed: [`${u1.id}:ALREADY_HAS_ROLE`] });
+    expect((await row(u2.id)).role).toBe("ADMIN");
+    expectBadInput(await bulk(admin.accessToken, { userIds: [u1.id], operation: "UPDATE_ROLE" }), /(^|\.)role$/);
+  });
+
+  it("folds duplicates (any case) and counts distinct ids in requested", async () => {
+    const admin: TestUser = await signUp(t, { role: "ADMIN" });
+    const u: TestUser = await signUp(t);
+    const result = await bulkOk(admin.accessToken, { userIds: [u.id, u.id, u.id.toUpperCase()], operation: "DEACTIVATE" });
+    expect(result).toMatchObject({ operation: "DEACTIVATE", requested: 1, succeeded: [u.id], failed: [] });
+    expect(await auditOf("admin.bulk_user_changed", u.id)).toHaveLength(1);
+  });
+
+  it("refuses the whole request with FORBIDDEN when the caller's own id is anywhere in it", async () => {
+    const admin: TestUser = await signUp(t, { role: "ADMIN" });
+    const u: TestUser = await signUp(t);
+    const before = await auditCount();
+    for (const own of [admin.id, admin.id.toUpperCase()]) {
+      expect(codeOf(await bulk(admin.accessToken, { userIds: [u.id, own], operation: "DEACTIVATE" }))).toBe("FORBIDDEN");
+    }
+    expect(codeOf(await bulk(admin.accessToken, { userIds: [u.id, admin.id], operation: "ACTIVATE", dryRun: true }))).toBe("FORBIDDEN");
+    expect((await row(u.id)).isActive).toBe(true);
+    expect(await auditCount()).toBe(before);
+  });
+
+  it("takes at most 1000 ids and refuses malformed ones with BAD_USER_INPUT", async () => {
+    const admin: TestUser = await signUp(t, { role: "ADMIN" });
+    const u: TestUser = await signUp(t);
+    const unknown: string[] = Array.from({ length: 999 }, () => randomUUID());
+    const ok = await bulkOk(admin.accessToken, { userIds: [u.id, ...unknown], operation: "DEACTIVATE" });
+    expect(ok.requested).toBe(1000);
+    expect(ok.succeeded).toEqual([u.id]);
+    expect(ok.failed).toHaveLength(999);
+    expect(new Set(ok.failed.map((f) => f.code))).toEqual(new Set(["NOT_FOUND"]));
+    expect(ok.failed.map((f) => f.id).sort()).toEqual([...unknown].sort());
+    expectBadInput(await bulk(admin.accessToken, { userIds: [u.id, ...unknown, randomUUID()], operation: "ACTIVATE" }), /(^|\.)userIds$/);
+    expectBadInput(await bulk(admin.accessToken, { userIds: [u.id, "not-a-uuid"], operation: "ACTIVATE" }), /(^|\.)userIds(\.\d+)?$/);
+    expect((await row(u.id)).isActive).toBe(false);
+  });
+
+  it("dryRun reports exactly what the real run then does and changes nothing", async () => {
+    const admin: TestUser = await signUp(t, { role: "ADMIN" });
+    const [u1, u2, u3] = [await signUp(t), await signUp(t), await signUp(t)];
+    await t.deps.db.update(users).set({ isActive: false }).where(eq(users.id, u2.id));
+    const ids = [u1.id, u2.id, u3.id, randomUUID()];
+    const snapshotRows = () => t.deps.db.select().from(users).where(inArray(users.id, ids)).orderBy(users.id);
+    const rowsBefore = await snapshotRows();
+    const auditBefore = await auditCount();
+
+    const dry = await bulkOk(admin.accessToken, { userIds: ids, operation: "DEACTIVATE", dryRun: true });
+    expect(dry).toMatchObject({ dryRun: true, bulkId: null, requested: 4 });
+    expect(await snapshotRows()).toEqual(rowsBefore);
+    expect(await auditCount()).toBe(auditBefore);
+    expect(await meCode(u1)).toBeUndefined();
+
+    const real = await bulkOk(admin.accessToken, { userIds: ids, operation: "DEACTIVATE" });
+    expect(real.dryRun).toBe(false);
+    expect(real.bulkId).toEqual(expect.any(String));
+    expect({ requested: real.requested, succeeded: real.succeeded, failed: real.failed })
+      .toEqual({ requested: dry.requested, succeeded: dry.succeeded, failed: dry.failed });
+    expect(outcome(real)).toEqual({ succeeded: [u1.id, u3.id].sort(), failed: [`${ids[3]}:NOT_FOUND`, `${u2.id}:ALREADY_INACTIVE`].sort() });
+  });
+
+  it("deactivates other admins while the caller remains, and audits one admin.bulk plus one event per change", async () => {
+    await t.reset();
+    const a: TestUser = await signUp(t, { role: "ADMIN" });
+    const b: TestUser = await signUp(t, { role: "ADMIN" });
+    const c: TestUser = await signUp(t, { role: "ADMIN" });
+    const u: TestUser = await signUp(t);
+    const ids = [b.id, c.id, u.id];
+    const result = await bulkOk(a.accessToken, { userIds: ids, operation: "DEACTIVATE" });
+    expect(outcome(result)).toEqual({ succeeded: [...ids].sort(), failed: [] });
+    expect(await activeAdminIds()).toEqual([a.id]);
+    expect(await meCode(b)).toBe("UNAUTHENTICATED");
+
+    const runs = await auditOf("admin.bulk");
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ actorId: a.id, details: { bulkId: result.bulkId, operation: "DEACTIVATE" } });
+    expect([...((runs[0]!.details as { ids: string[] }).ids)].sort()).toEqual([...ids].sort());
+    const changed = await auditOf("admin.bulk_user_changed");
+    expect(changed.map((e) => e.targetId).sort()).toEqual([...ids].sort());
+    for (const e of changed) expect(e).toMatchObject({ actorId: a.id, details: { bulkId: result.bulkId, operation: "DEACTIVATE" } });
+  });
+});
