@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import ms from "ms";
 import { z } from "zod";
+import { DEFAULT_LIMITS, LIMIT_NAMES, limitEnvName, type Limit, type LimitName } from "./rate-limit/limits.js";
 
 /**
  * Every environment variable Gatehouse reads, parsed once (API.md §1).
@@ -16,6 +17,8 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly redisUrl: string | undefined;
+  /** Prefix of every Redis key Gatehouse writes (several deployments can share one Redis). */
+  readonly redisPrefix: string;
   readonly jwt: {
     readonly secret: string;
     readonly issuer: string;
@@ -39,6 +42,8 @@ export interface Config {
   /** `false`: ignore X-Forwarded-For; `true`: trust one proxy hop; a list: trust these addresses / CIDRs. */
   readonly trustProxy: boolean | readonly string[];
   readonly rateLimits: boolean;
+  /** Every limit, defaults merged with RATE_LIMIT_<NAME>=max/window overrides. */
+  readonly limits: Readonly<Record<LimitName, Limit>>;
   readonly introspection: boolean;
   readonly corsOrigins: readonly string[];
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -112,6 +117,7 @@ const schema = z.object({
   DATABASE_URL: url(["postgres:", "postgresql:"]),
   DATA_DIR: z.preprocess(blankToUndefined, z.string().default("./.data")),
   REDIS_URL: url(["redis:", "rediss:"]),
+  REDIS_PREFIX: z.preprocess(blankToUndefined, z.string().max(100).default("gatehouse:")),
   JWT_SECRET: z.preprocess(
     blankToUndefined,
     z
@@ -196,6 +202,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`));
   }
   const v = parsed.data;
+  const limits = parseLimits(env);
+  if (!limits.ok) throw new ConfigError(limits.problems);
   const isProduction = v.NODE_ENV === "production";
   const problems: string[] = [];
 
@@ -223,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     databaseUrl: v.DATABASE_URL,
     dataDir,
     redisUrl: v.REDIS_URL,
+    redisPrefix: v.REDIS_PREFIX,
     jwt: {
       secret,
       issuer: v.JWT_ISSUER,
@@ -243,11 +252,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
         : undefined,
     trustProxy: v.TRUST_PROXY,
     rateLimits: v.RATE_LIMITS === "on",
+    limits: limits.value,
     introspection: v.INTROSPECTION ?? !isProduction,
     corsOrigins: v.CORS_ORIGINS,
     logLevel: v.LOG_LEVEL ?? (v.NODE_ENV === "test" ? "silent" : "info"),
   };
   return deepFreeze(config);
+}
+
+/** RATE_LIMIT_LOGIN=10/15m and friends: "max/window", window as 30s, 15m, 1h, 1d. */
+function parseLimits(env: NodeJS.ProcessEnv): { ok: true; value: Record<LimitName, Limit> } | { ok: false; problems: string[] } {
+  const problems: string[] = [];
+  const value = {} as Record<LimitName, Limit>;
+  for (const name of LIMIT_NAMES) {
+    const variable = limitEnvName(name);
+    const raw = env[variable]?.trim();
+    const { max, window } = raw ? { max: Number(raw.split("/")[0]), window: raw.split("/")[1] ?? "" } : DEFAULT_LIMITS[name];
+    const windowMs = /^\d+(s|m|h|d)$/.test(window) ? (ms(window as ms.StringValue) as number) : NaN;
+    if (!Number.isInteger(max) || max < 1 || !Number.isFinite(windowMs) || windowMs < 1000) {
+      problems.push(`${variable}: must be max/window with max >= 1 and a window such as 30s, 15m, 1h or 1d (got "${raw}")`);
+      continue;
+    }
+    value[name] = { max, window, windowMs };
+  }
+  return problems.length ? { ok: false, problems } : { ok: true, value };
 }
 
 /** Development only: one secret per DATA_DIR, mode 0600, so tokens survive a restart. */

@@ -134,7 +134,7 @@ describe("HTTP surface (development)", () => {
 describe("HTTP surface (production)", () => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startTestServer({ env: { NODE_ENV: "production", MAIL_TRANSPORT: "log" } });
+    t = await startTestServer({ env: { NODE_ENV: "production", MAIL_TRANSPORT: "log", RATE_LIMITS: "on" } });
   });
   afterAll(async () => {
     await t?.close();

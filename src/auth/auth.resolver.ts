@@ -1,6 +1,7 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
 import { notFound } from "../errors.js";
 import { Auth, Public } from "../graphql/access.js";
+import { RateLimit } from "../rate-limit/rate-limit.decorator.js";
 import type { Context } from "../graphql/context.js";
 import { parseId } from "../lib/validation.js";
 import { User } from "../users/user.types.js";
@@ -11,18 +12,23 @@ import { listLiveSessions, revokeOwnSession } from "./sessions.service.js";
 @Resolver()
 export class AuthResolver {
   @Public()
+  @RateLimit({ limit: "register", per: ["ip"] })
   @Mutation(() => User, { description: "Creates a USER account. Log in afterwards to get tokens." })
   register(@Arg("input", () => RegisterInput) input: RegisterInput, @Ctx() ctx: Context): Promise<User> {
     return register(ctx.deps, input, ctx.meta);
   }
 
   @Public()
+  // Per address and account, and per account across all addresses (distributed guessing). No lockout:
+  // the windows roll, so nobody can lock a victim out for longer than a window.
+  @RateLimit({ limit: "login", per: ["ip", "email"] }, { limit: "loginAccount", per: ["email"] })
   @Mutation(() => AuthPayload, { description: "Opens a session. Unknown email and wrong password give the same error." })
   login(@Arg("input", () => LoginInput) input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
     return login(ctx.deps, input, ctx.meta);
   }
 
   @Public()
+  @RateLimit({ limit: "refreshToken", per: ["ip"] })
   @Mutation(() => AuthPayload, {
     description: "Exchanges a refresh token for a new pair. Each refresh token works once; reusing one revokes its session.",
   })

@@ -1,5 +1,6 @@
 import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
 import { Auth, Public } from "../graphql/access.js";
+import { RateLimit } from "../rate-limit/rate-limit.decorator.js";
 import type { Context } from "../graphql/context.js";
 import { User } from "../users/user.types.js";
 import { toUserView } from "../users/user.view.js";
@@ -17,6 +18,7 @@ export class EmailResolver {
   }
 
   @Auth()
+  @RateLimit({ limit: "resendVerificationEmail", per: ["user"] })
   @Mutation(() => Boolean, {
     description: "Sends a new verification link to the caller's address (older links stop working). false when it is already verified.",
   })
@@ -26,6 +28,7 @@ export class EmailResolver {
   }
 
   @Public()
+  @RateLimit({ limit: "requestPasswordReset", per: ["email"] }, { limit: "requestPasswordResetIp", per: ["ip"] })
   @Mutation(() => Boolean, {
     description: "Always true. Sends a reset link (valid 1 hour) when an active account has this address, and nothing otherwise.",
   })

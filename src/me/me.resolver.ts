@@ -1,6 +1,7 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
 import { AuthPayload } from "../auth/auth.types.js";
 import { Auth } from "../graphql/access.js";
+import { RateLimit } from "../rate-limit/rate-limit.decorator.js";
 import type { Context } from "../graphql/context.js";
 import { User } from "../users/user.types.js";
 import { toUserView } from "../users/user.view.js";
@@ -23,6 +24,7 @@ export class MeResolver {
   }
 
   @Auth()
+  @RateLimit({ limit: "changePassword", per: ["user"] })
   @Mutation(() => AuthPayload, {
     description: "Checks the current password, sets the new one, revokes every session and returns a fresh pair.",
   })

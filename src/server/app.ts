@@ -8,6 +8,7 @@ import express, { type ErrorRequestHandler, type Express, type Request } from "e
 import { ErrorCode } from "../errors.js";
 import { createContext, type Context } from "../graphql/context.js";
 import { errorLoggingPlugin, formatError } from "../graphql/errors.js";
+import { hardening } from "../graphql/hardening.js";
 import { buildGatehouseSchema } from "../graphql/schema.js";
 import { safeError } from "../lib/logger.js";
 import type { Deps, RequestMeta } from "./deps.js";
@@ -27,6 +28,7 @@ export interface App {
 /** Builds the HTTP application; it does not listen (main.ts and the tests do). */
 export async function createApp(deps: Deps): Promise<App> {
   const { config, logger } = deps;
+  const guard = hardening(config.isProduction);
   const apollo = new ApolloServer<Context>({
     schema: await buildGatehouseSchema(),
     introspection: config.introspection,
@@ -37,7 +39,9 @@ export async function createApp(deps: Deps): Promise<App> {
     allowBatchedHttpRequests: false,
     formatError,
     logger,
+    validationRules: guard.validationRules,
     plugins: [
+      ...guard.plugins,
       errorLoggingPlugin(),
       config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
     ],
@@ -63,14 +67,23 @@ export async function createApp(deps: Deps): Promise<App> {
   });
 
   app.get("/readyz", async (_req, res) => {
-    const database = await withTimeout(deps.database.ping(), READY_TIMEOUT_MS).then(
-      () => "ok" as const,
-      (err: unknown) => {
-        logger.warn({ err: safeError(err) }, "readiness: database did not answer");
-        return "unavailable" as const;
-      },
-    );
-    res.status(database === "ok" ? 200 : 503).json({ status: database === "ok" ? "ready" : "unavailable", checks: { database } });
+    const check = (name: string, ping: Promise<unknown>) =>
+      withTimeout(ping, READY_TIMEOUT_MS).then(
+        () => "ok" as const,
+        (err: unknown) => {
+          logger.warn({ err: safeError(err) }, `readiness: ${name} did not answer`);
+          return "unavailable" as const;
+        },
+      );
+    const [database, redis] = await Promise.all([
+      check("database", deps.database.ping()),
+      deps.redis ? check("redis", deps.redis.ping()) : undefined,
+    ]);
+    const ready = database === "ok" && (redis === undefined || redis === "ok");
+    res.status(ready ? 200 : 503).json({
+      status: ready ? "ready" : "unavailable",
+      checks: { database, ...(redis ? { redis, rateLimits: deps.rateLimiter.status() } : {}) },
+    });
   });
 
   app.use(

@@ -61,6 +61,7 @@ async function main(): Promise<void> {
     await stop();
     await deps.outbox.stop();
     await deps.database.close();
+    await deps.redis?.quit().catch(() => undefined);
     await releaseLock?.();
     logger.info("stopped");
     process.exit(0);

@@ -6,6 +6,9 @@ import { openDatabase, type Database } from "../db/client.js";
 import { runMigrations } from "../db/migrate.js";
 import { createOutboxWorker, type OutboxWorkerOptions } from "../email/outbox.js";
 import { createMailTransport, type MailTransport } from "../email/transport.js";
+import { createRateLimiter } from "../rate-limit/rate-limiter.js";
+import { createFallbackHitStore, createMemoryHitStore, createRedisHitStore } from "../rate-limit/stores.js";
+import { createRedisClient, waitForRedis } from "./redis.js";
 import { AppError } from "../errors.js";
 import { createAdmin, countActiveAdmins } from "../users/admins.service.js";
 import type { Deps } from "./deps.js";
@@ -29,6 +32,10 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     // Made now, not on the first unknown-email login, which would otherwise take twice as long.
     await hasher.dummyHash();
     const transport = overrides.mailTransport ?? createMailTransport(config, logger);
+    const redis = config.redisUrl ? createRedisClient(config.redisUrl, logger) : undefined;
+    if (redis) await waitForRedis(redis, logger);
+    const memory = createMemoryHitStore();
+    const hits = redis ? createFallbackHitStore(createRedisHitStore(redis, `${config.redisPrefix}rl:`), memory, logger) : memory;
     return {
       config,
       database,
@@ -37,6 +44,8 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
       tokens: await createTokenService(config.jwt),
       logger,
       outbox: createOutboxWorker({ db: database.db, logger }, transport, overrides.outbox),
+      rateLimiter: createRateLimiter(config.limits, hits, { enabled: config.rateLimits, shared: redis !== undefined }),
+      redis,
     };
   } catch (err) {
     if (!overrides.database) await database.close();

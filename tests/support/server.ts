@@ -70,6 +70,8 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
   const config = loadConfig({
     NODE_ENV: "test",
     JWT_SECRET: TEST_JWT_SECRET,
+    // Off unless the test is about them (it passes RATE_LIMITS: "on").
+    RATE_LIMITS: "off",
     ...(testDb.url ? { DATABASE_URL: testDb.url } : {}),
     ...options.env,
   });
@@ -110,6 +112,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await app.stop();
       await deps.outbox.stop();
+      deps.redis?.disconnect();
       if (!options.testDb) await testDb.drop();
     },
   };

@@ -1,0 +1,29 @@
+/**
+ * The rate limits of API.md §4 (per rolling window), each overridable with RATE_LIMIT_<NAME>=max/window,
+ * e.g. RATE_LIMIT_LOGIN=10/15m. `loginAccount` and `requestPasswordResetIp` are the second limits of
+ * their operations: login per account across all addresses (distributed guessing), and password
+ * reset requests per client address.
+ */
+export const DEFAULT_LIMITS = {
+  register: { max: 5, window: "1h" },
+  login: { max: 10, window: "15m" },
+  loginAccount: { max: 30, window: "1h" },
+  requestPasswordReset: { max: 3, window: "1h" },
+  requestPasswordResetIp: { max: 10, window: "1h" },
+  changePassword: { max: 3, window: "1h" },
+  resendVerificationEmail: { max: 3, window: "1h" },
+  refreshToken: { max: 30, window: "1m" },
+} as const;
+
+export type LimitName = keyof typeof DEFAULT_LIMITS;
+export const LIMIT_NAMES = Object.keys(DEFAULT_LIMITS) as LimitName[];
+
+export interface Limit {
+  max: number;
+  /** As written ("15m"): graphql-rate-limit reads a string; a number would silently disable it. */
+  window: string;
+  windowMs: number;
+}
+
+/** RATE_LIMIT_LOGIN_ACCOUNT for loginAccount, and so on. */
+export const limitEnvName = (name: LimitName) => `RATE_LIMIT_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
