@@ -83,8 +83,28 @@ export async function register(deps: Pick<Deps, "db" | "hasher" | "config" | "ou
  * one for unknown emails) and write one audit row. Deactivated accounts learn they are deactivated
  * only after proving the password.
  */
-export async function login(deps: Pick<Deps, "db" | "hasher" | "tokens" | "config">, input: LoginInput, meta: RequestMeta): Promise<AuthPayload> {
+export async function login(
+  deps: Pick<Deps, "db" | "hasher" | "tokens" | "config" | "metrics">,
+  input: LoginInput,
+  meta: RequestMeta,
+): Promise<AuthPayload> {
   const { email, password } = parseInput(loginSchema, input);
+  try {
+    const payload = await attemptLogin(deps, email, password, meta);
+    deps.metrics.logins.inc({ result: "success" });
+    return payload;
+  } catch (err) {
+    deps.metrics.logins.inc({ result: "failure" });
+    throw err;
+  }
+}
+
+async function attemptLogin(
+  deps: Pick<Deps, "db" | "hasher" | "tokens" | "config">,
+  email: string,
+  password: string,
+  meta: RequestMeta,
+): Promise<AuthPayload> {
   const user = await findUserByEmail(deps.db, email);
 
   if (!user || user.deletedAt) {

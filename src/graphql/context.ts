@@ -19,6 +19,8 @@ export interface Context {
    * an inactive or deleted user.
    */
   viewer(): Promise<Viewer>;
+  /** What the request log reports: the caller's id once authenticated. */
+  readonly state: { userId?: string };
   readonly loaders: {
     readonly activeSessions: DataLoader<string, number>;
   };
@@ -26,10 +28,16 @@ export interface Context {
 
 export function createContext(deps: Deps, meta: RequestMeta, authorization: string | undefined): Context {
   let viewer: Promise<Viewer> | undefined;
+  const state: { userId?: string } = {};
   return {
     deps,
     meta,
-    viewer: () => (viewer ??= authenticate(deps, authorization)),
+    state,
+    viewer: () =>
+      (viewer ??= authenticate(deps, authorization).then((v) => {
+        state.userId = v.user.id;
+        return v;
+      })),
     loaders: {
       activeSessions: new DataLoader(async (ids) => {
         const counts = await countActiveSessions(deps.db, ids);

@@ -39,7 +39,7 @@ class AtomicStoreAdapter implements Store {
 export function createRateLimiter(
   limits: Readonly<Record<LimitName, Limit>>,
   hits: HitStore | FallbackHitStore,
-  options: { enabled: boolean; shared: boolean },
+  options: { enabled: boolean; shared: boolean; onRefused?: (limit: LimitName) => void },
 ): RateLimiter {
   const perLimit = new Map(
     (Object.keys(limits) as LimitName[]).map((name) => {
@@ -61,6 +61,7 @@ export function createRateLimiter(
         { max: limit.max, window: limit.window, uncountRejected: true },
       );
       if (!refused) return;
+      options.onRefused?.(name);
       const result = store.last.get(`${name}:${key}`);
       const retryAfter = Math.max(1, Math.ceil((result?.resetMs ?? limit.windowMs) / 1000));
       throw new AppError(ErrorCode.RATE_LIMITED, `Too many attempts; retry in ${retryAfter} s`, {

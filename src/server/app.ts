@@ -9,6 +9,7 @@ import { ErrorCode } from "../errors.js";
 import { createContext, type Context } from "../graphql/context.js";
 import { errorLoggingPlugin, formatError } from "../graphql/errors.js";
 import { hardening } from "../graphql/hardening.js";
+import { requestLogPlugin } from "../graphql/request-log.js";
 import { buildGatehouseSchema } from "../graphql/schema.js";
 import { safeError } from "../lib/logger.js";
 import type { Deps, RequestMeta } from "./deps.js";
@@ -42,6 +43,7 @@ export async function createApp(deps: Deps): Promise<App> {
     validationRules: guard.validationRules,
     plugins: [
       ...guard.plugins,
+      requestLogPlugin(),
       errorLoggingPlugin(),
       config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
     ],
@@ -84,6 +86,11 @@ export async function createApp(deps: Deps): Promise<App> {
       status: ready ? "ready" : "unavailable",
       checks: { database, ...(redis ? { redis, rateLimits: deps.rateLimiter.status() } : {}) },
     });
+  });
+
+  app.get("/metrics", async (_req, res) => {
+    res.setHeader("Content-Type", deps.metrics.registry.contentType);
+    res.send(await deps.metrics.registry.metrics());
   });
 
   app.use(

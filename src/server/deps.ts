@@ -5,6 +5,7 @@ import type { Config } from "../config.js";
 import type { Database, Db } from "../db/client.js";
 import type { Redis } from "ioredis";
 import type { OutboxWorker } from "../email/outbox.js";
+import type { Metrics } from "../observability/metrics.js";
 import type { RateLimiter } from "../rate-limit/rate-limiter.js";
 
 /** Everything a request handler may use. Services take `Pick<Deps, …>` of just what they need. */
@@ -18,6 +19,7 @@ export interface Deps {
   /** The email delivery worker: services call notify() after committing an email. */
   readonly outbox: OutboxWorker;
   readonly rateLimiter: RateLimiter;
+  readonly metrics: Metrics;
   /** Set when REDIS_URL is: the shared store of the rate limits. */
   readonly redis: Redis | undefined;
 }

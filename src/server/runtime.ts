@@ -6,6 +6,7 @@ import { openDatabase, type Database } from "../db/client.js";
 import { runMigrations } from "../db/migrate.js";
 import { createOutboxWorker, type OutboxWorkerOptions } from "../email/outbox.js";
 import { createMailTransport, type MailTransport } from "../email/transport.js";
+import { createMetrics } from "../observability/metrics.js";
 import { createRateLimiter } from "../rate-limit/rate-limiter.js";
 import { createFallbackHitStore, createMemoryHitStore, createRedisHitStore } from "../rate-limit/stores.js";
 import { createRedisClient, waitForRedis } from "./redis.js";
@@ -36,6 +37,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     if (redis) await waitForRedis(redis, logger);
     const memory = createMemoryHitStore();
     const hits = redis ? createFallbackHitStore(createRedisHitStore(redis, `${config.redisPrefix}rl:`), memory, logger) : memory;
+    const metrics = createMetrics(database.db);
     return {
       config,
       database,
@@ -44,7 +46,12 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
       tokens: await createTokenService(config.jwt),
       logger,
       outbox: createOutboxWorker({ db: database.db, logger }, transport, overrides.outbox),
-      rateLimiter: createRateLimiter(config.limits, hits, { enabled: config.rateLimits, shared: redis !== undefined }),
+      rateLimiter: createRateLimiter(config.limits, hits, {
+        enabled: config.rateLimits,
+        shared: redis !== undefined,
+        onRefused: (limit) => metrics.rateLimited.inc({ limit }),
+      }),
+      metrics,
       redis,
     };
   } catch (err) {

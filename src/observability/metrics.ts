@@ -1,0 +1,79 @@
+import { sql } from "drizzle-orm";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { Db } from "../db/client.js";
+import { rowsOf } from "../db/client.js";
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly requestDuration: Histogram<"operation" | "outcome">;
+  readonly errors: Counter<"code">;
+  readonly logins: Counter<"result">;
+  readonly rateLimited: Counter<"limit">;
+}
+
+/**
+ * One registry per app instance (tests run several in one process). Outbox gauges are read from the
+ * database when Prometheus scrapes, so every instance reports the shared outbox the same way.
+ */
+export function createMetrics(db: Db): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "gatehouse_" });
+  const metrics: Metrics = {
+    registry,
+    requestDuration: new Histogram({
+      name: "gatehouse_graphql_request_duration_seconds",
+      help: "GraphQL requests by operation name and outcome (OK or the first error code).",
+      labelNames: ["operation", "outcome"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: "gatehouse_graphql_errors_total",
+      help: "GraphQL errors returned, by extensions.code.",
+      labelNames: ["code"],
+      registers: [registry],
+    }),
+    logins: new Counter({
+      name: "gatehouse_logins_total",
+      help: "Login attempts by result (success or failure).",
+      labelNames: ["result"],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: "gatehouse_rate_limited_total",
+      help: "Calls refused by a rate limit, by limit name.",
+      labelNames: ["limit"],
+      registers: [registry],
+    }),
+  };
+
+  let outbox: Promise<{ pending: number; failed: number; oldest: number }> | undefined;
+  // The three gauges share one query per scrape.
+  const readOutbox = () =>
+    (outbox ??= db
+      .execute(
+        sql`select count(*) filter (where status = 'PENDING')::int as pending,
+                   count(*) filter (where status = 'FAILED')::int as failed,
+                   coalesce(extract(epoch from now() - min(created_at) filter (where status = 'PENDING')), 0)::float8 as oldest
+            from email_outbox`,
+      )
+      .then((r) => rowsOf<{ pending: number; failed: number; oldest: number }>(r)[0] ?? { pending: 0, failed: 0, oldest: 0 })
+      .finally(() => setTimeout(() => (outbox = undefined), 0)));
+  const gauge = (name: string, help: string, pick: (o: { pending: number; failed: number; oldest: number }) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        try {
+          this.set(Number(pick(await readOutbox())));
+        } catch {
+          // Database away: leave the last value; /readyz says why.
+        }
+      },
+    });
+  gauge("gatehouse_outbox_pending", "Emails waiting to be sent.", (o) => o.pending);
+  gauge("gatehouse_outbox_failed", "Emails given up (after 24 h or a final provider refusal).", (o) => o.failed);
+  gauge("gatehouse_outbox_oldest_pending_age_seconds", "Age of the oldest email still waiting.", (o) => o.oldest);
+  return metrics;
+}
