@@ -2,6 +2,7 @@ import { and, asc, count, desc, eq, gte, isNull, lt, or, sql, type SQL } from "d
 import { z } from "zod";
 import type { Queryable } from "../db/client.js";
 import { users, type UserRow } from "../db/schema.js";
+import { pgErrorCode } from "../db/errors.js";
 import { badInput } from "../errors.js";
 import { parseInput } from "../lib/validation.js";
 import type { SortOrder, UserFilter, UserSortField } from "./admin.types.js";
@@ -114,8 +115,10 @@ export function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify([c.sortBy, c.sortOrder, c.key, c.id])).toString("base64url");
 }
 
+const invalidCursor = () => badInput([{ field: "after", message: "Invalid cursor: use an endCursor or cursor from the same sort" }]);
+
 function decodeCursor(raw: string, sortBy: UserSortField, sortOrder: SortOrder): Cursor {
-  const invalid = () => badInput([{ field: "after", message: "Invalid cursor: use an endCursor or cursor from the same sort" }]);
+  const invalid = invalidCursor;
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(raw, "base64url").toString("utf8"));
@@ -125,6 +128,7 @@ function decodeCursor(raw: string, sortBy: UserSortField, sortOrder: SortOrder):
   const ok = z.tuple([z.literal(sortBy), z.literal(sortOrder), z.string().max(500), z.uuid()]).safeParse(parsed);
   if (!ok.success) throw invalid();
   const [, , key, id] = ok.data;
+  if (sortBy === "ROLE" && key !== "USER" && key !== "ADMIN") throw invalid();
   return { sortBy, sortOrder, key, id };
 }
 
@@ -155,12 +159,20 @@ export async function sliceUsers(
         : sql`(${key.expr}, ${users.id}) < (${castKey}, ${c.id}::uuid)`,
     );
   }
-  const rows = await db
-    .select({ user: users, key: sql<string>`(${key.expr})::text` })
-    .from(users)
-    .where(and(...conditions))
-    .orderBy(...orderBy(args.sortBy, args.sortOrder))
-    .limit(first + 1);
+  let rows;
+  try {
+    rows = await db
+      .select({ user: users, key: sql<string>`(${key.expr})::text` })
+      .from(users)
+      .where(and(...conditions))
+      .orderBy(...orderBy(args.sortBy, args.sortOrder))
+      .limit(first + 1);
+  } catch (err) {
+    // A cursor whose key the database cannot read as its sort type (22xxx: data exception) was
+    // made up or tampered with: that is bad input, not a server fault.
+    if (args.after && pgErrorCode(err)?.startsWith("22")) throw invalidCursor();
+    throw err;
+  }
   return {
     hasNextPage: rows.length > first,
     rows: rows.slice(0, first).map((r) => ({

@@ -36,7 +36,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   if (options.url) {
     const client = postgres(options.url, {
       max: options.max ?? 10,
-      connect_timeout: 10,
+      // While the database is unreachable, a request fails (SERVICE_UNAVAILABLE) within seconds
+      // instead of hanging; the pool reconnects by itself on the next query once it is back.
+      connect_timeout: 3,
       idle_timeout: 60,
       // "extension already exists" and the like are not worth a log line.
       onnotice: () => {},
