@@ -37,6 +37,8 @@ export async function createApp(deps: Deps): Promise<App> {
     // No "Did you mean …?" suggestions in production: they map the schema for an attacker.
     hideSchemaDetailsFromClientErrors: config.isProduction,
     csrfPrevention: true,
+    // main.ts owns shutdown; Apollo's own handler would stop it early and re-send the signal.
+    stopOnTerminationSignals: false,
     allowBatchedHttpRequests: false,
     formatError,
     logger,
