@@ -50,7 +50,7 @@ function classify(formatted: GraphQLFormattedError, error: unknown): "app" | "un
  * BAD_USER_INPUT with the fields graphql-js named; an unreachable database is SERVICE_UNAVAILABLE;
  * anything else is INTERNAL_SERVER_ERROR with a generic message (the logging plugin has logged it).
  */
-export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+export function formatError(formatted: GraphQLFormattedError, error: unknown, options: FormatOptions = {}): GraphQLFormattedError {
   const timestamp = new Date().toISOString();
   const where = { ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
   switch (classify(formatted, error)) {
@@ -64,17 +64,21 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
         ...where,
         extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, timestamp },
       };
-    case "request":
+    case "request": {
+      // graphql-js suggests names in more messages (variables, enum values) than Apollo's
+      // hideSchemaDetailsFromClientErrors cleans; in production none of them may map the schema.
+      const message = options.hideSuggestions ? formatted.message.replace(/ ?Did you mean [^?]*\?/g, "") : formatted.message;
       return {
-        message: formatted.message,
+        message,
         ...where,
         extensions: {
           code: ErrorCode.BAD_USER_INPUT,
           reason: formatted.extensions?.["code"],
-          fields: fieldsFromRequestError(formatted.message),
+          fields: fieldsFromRequestError(message),
           timestamp,
         },
       };
+    }
     case "internal":
       return {
         message: "Internal server error",
@@ -83,6 +87,16 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
       };
   }
 }
+
+export interface FormatOptions {
+  /** Strip "Did you mean …?" from request errors (production). */
+  hideSuggestions?: boolean;
+}
+
+export const createFormatError =
+  (options: FormatOptions) =>
+  (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError =>
+    formatError(formatted, error, options);
 
 /** Logs each unexpected error once, with the request id that the client can quote. */
 export function errorLoggingPlugin(): ApolloServerPlugin<Context> {

@@ -7,8 +7,8 @@ import cors from "cors";
 import express, { type ErrorRequestHandler, type Express, type Request } from "express";
 import { ErrorCode } from "../errors.js";
 import { createContext, type Context } from "../graphql/context.js";
-import { errorLoggingPlugin, formatError } from "../graphql/errors.js";
-import { hardening } from "../graphql/hardening.js";
+import { createFormatError, errorLoggingPlugin } from "../graphql/errors.js";
+import { QUERY_LIMITS, hardening } from "../graphql/hardening.js";
 import { requestLogPlugin } from "../graphql/request-log.js";
 import { buildGatehouseSchema } from "../graphql/schema.js";
 import { safeError } from "../lib/logger.js";
@@ -40,9 +40,10 @@ export async function createApp(deps: Deps): Promise<App> {
     // main.ts owns shutdown; Apollo's own handler would stop it early and re-send the signal.
     stopOnTerminationSignals: false,
     allowBatchedHttpRequests: false,
-    formatError,
+    formatError: createFormatError({ hideSuggestions: config.isProduction }),
     logger,
     validationRules: guard.validationRules,
+    parseOptions: { maxTokens: QUERY_LIMITS.maxTokens },
     plugins: [
       ...guard.plugins,
       requestLogPlugin(),
