@@ -64,5 +64,12 @@ describe("/metrics", () => {
     expect(metricValue(text, "gatehouse_outbox_failed")).toBe(0);
     expect(metricValue(text, "gatehouse_outbox_oldest_pending_age_seconds")).toEqual(expect.any(Number));
     expect(text).toMatch(/^gatehouse_process_resident_memory_bytes \d+/m);
+    if (t.testDb.url) {
+      // PostgreSQL: this instance's pool, as the server sees it (the scrape itself is one active connection).
+      expect(metricValue(text, "gatehouse_db_pool_max")).toBe(10);
+      expect(metricValue(text, 'gatehouse_db_pool_connections{state="active"}')).toBeGreaterThanOrEqual(1);
+    } else {
+      expect(text).not.toContain("gatehouse_db_pool");
+    }
   });
 });

@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
 import { PGlite } from "@electric-sql/pglite";
 import { citext } from "@electric-sql/pglite/contrib/citext";
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
@@ -18,6 +20,8 @@ export type Queryable = Db | Tx;
 export interface Database {
   readonly db: Db;
   readonly kind: "pglite" | "postgres";
+  /** postgres.js: the pool's size and the application_name its connections carry (for pool metrics). */
+  readonly pool?: { readonly max: number; readonly applicationName: string };
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -34,8 +38,12 @@ export interface OpenDatabaseOptions {
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   if (options.url) {
+    const max = options.max ?? 10;
+    // Unique per process, so pg_stat_activity can tell this pool's connections from other instances'.
+    const applicationName = `gatehouse:${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     const client = postgres(options.url, {
-      max: options.max ?? 10,
+      max,
+      connection: { application_name: applicationName },
       // While the database is unreachable, a request fails (SERVICE_UNAVAILABLE) within seconds
       // instead of hanging; the pool reconnects by itself on the next query once it is back.
       connect_timeout: 3,
@@ -47,6 +55,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const database: Database = {
       db,
       kind: "postgres",
+      pool: { max, applicationName },
       ping: async () => {
         await client`select 1`;
       },

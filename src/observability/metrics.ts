@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { Db } from "../db/client.js";
+import type { Database } from "../db/client.js";
 import { rowsOf } from "../db/client.js";
 
 export interface Metrics {
@@ -15,7 +15,8 @@ export interface Metrics {
  * One registry per app instance (tests run several in one process). Outbox gauges are read from the
  * database when Prometheus scrapes, so every instance reports the shared outbox the same way.
  */
-export function createMetrics(db: Db): Metrics {
+export function createMetrics(database: Pick<Database, "db" | "pool">): Metrics {
+  const { db } = database;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "gatehouse_" });
   const metrics: Metrics = {
@@ -75,5 +76,31 @@ export function createMetrics(db: Db): Metrics {
   gauge("gatehouse_outbox_pending", "Emails waiting to be sent.", (o) => o.pending);
   gauge("gatehouse_outbox_failed", "Emails given up (after 24 h or a final provider refusal).", (o) => o.failed);
   gauge("gatehouse_outbox_oldest_pending_age_seconds", "Age of the oldest email still waiting.", (o) => o.oldest);
+
+  const pool = database.pool;
+  if (pool) {
+    new Gauge({ name: "gatehouse_db_pool_max", help: "Connections this instance's pool may open.", registers: [registry] }).set(pool.max);
+    // Read from PostgreSQL itself (postgres.js exposes no pool statistics): this instance's
+    // connections by state; the scrape's own query counts as one active connection.
+    new Gauge({
+      name: "gatehouse_db_pool_connections",
+      help: "This instance's open database connections, by state (active, idle, idle in transaction).",
+      labelNames: ["state"],
+      registers: [registry],
+      async collect() {
+        try {
+          const rows = rowsOf<{ state: string | null; n: number }>(
+            await db.execute(
+              sql`select state, count(*)::int as n from pg_stat_activity where application_name = ${pool.applicationName} group by state`,
+            ),
+          );
+          this.reset();
+          for (const r of rows) this.set({ state: r.state ?? "unknown" }, Number(r.n));
+        } catch {
+          // Database away: /readyz says so.
+        }
+      },
+    });
+  }
   return metrics;
 }

@@ -37,7 +37,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     if (redis) await waitForRedis(redis, logger);
     const memory = createMemoryHitStore();
     const hits = redis ? createFallbackHitStore(createRedisHitStore(redis, `${config.redisPrefix}rl:`), memory, logger) : memory;
-    const metrics = createMetrics(database.db);
+    const metrics = createMetrics(database);
     return {
       config,
       database,
