@@ -35,7 +35,15 @@ export function RateLimit(...rules: RateRule[]) {
   const middleware: MiddlewareFn<Context> = async ({ context, args }, next) => {
     const limiter = context.deps.rateLimiter;
     if (limiter.enabled) {
-      for (const rule of rules) await limiter.check(rule.limit, await keyOf(rule.per, context, args));
+      // All of a field's limits pass together or none is charged: a call refused by its second limit
+      // gives back the slot its first one took (else refusals on one key would spend another's quota).
+      const taken: Array<{ release(): Promise<void> }> = [];
+      try {
+        for (const rule of rules) taken.push(await limiter.check(rule.limit, await keyOf(rule.per, context, args)));
+      } catch (err) {
+        await Promise.all(taken.map((t) => t.release()));
+        throw err;
+      }
     }
     return next();
   };

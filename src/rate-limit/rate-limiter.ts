@@ -6,8 +6,11 @@ import type { Limit, LimitName } from "./limits.js";
 
 export interface RateLimiter {
   readonly enabled: boolean;
-  /** Counts one call of `name` for `key`; throws RATE_LIMITED once over the limit. */
-  check(name: LimitName, key: string): Promise<void>;
+  /**
+   * Counts one call of `name` for `key`; throws RATE_LIMITED once over the limit. On success returns
+   * `release`, which gives the hit back (the call was refused by another limit of the same field).
+   */
+  check(name: LimitName, key: string): Promise<{ release(): Promise<void> }>;
   /** "memory", "redis", or "degraded" (Redis configured but not answering; counting in memory). */
   status(): "memory" | "redis" | "degraded";
 }
@@ -52,7 +55,7 @@ export function createRateLimiter(
     enabled: options.enabled,
     status: () => ("status" in hits && hits.status() === "degraded" ? "degraded" : options.shared ? "redis" : "memory"),
     async check(name, key) {
-      if (!options.enabled) return;
+      if (!options.enabled) return { release: async () => {} };
       const { store, limiter } = perLimit.get(name)!;
       const limit = limits[name];
       const refused = await limiter(
@@ -60,9 +63,15 @@ export function createRateLimiter(
         // A string window (a number silently disables the limit); refused calls do not count.
         { max: limit.max, window: limit.window, uncountRejected: true },
       );
-      if (!refused) return;
+      // Read and forget at once: the map never outgrows the calls in flight.
+      const storeKey = `${name}:${key}`;
+      const result = store.last.get(storeKey);
+      store.last.delete(storeKey);
+      if (!refused) {
+        const id = result?.id;
+        return { release: async () => (id ? hits.undo(storeKey, id) : undefined) };
+      }
       options.onRefused?.(name);
-      const result = store.last.get(`${name}:${key}`);
       const retryAfter = Math.max(1, Math.ceil((result?.resetMs ?? limit.windowMs) / 1000));
       throw new AppError(ErrorCode.RATE_LIMITED, `Too many attempts; retry in ${retryAfter} s`, {
         retryAfter,

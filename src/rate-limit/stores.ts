@@ -11,6 +11,8 @@ export interface HitResult {
   allowed: boolean;
   /** Milliseconds until the oldest hit in the window leaves it. */
   resetMs: number;
+  /** Identifies the recorded hit (when allowed), so that it can be given back. */
+  id?: string;
 }
 
 /**
@@ -20,20 +22,27 @@ export interface HitResult {
  */
 export interface HitStore {
   hit(key: string, max: number, windowMs: number): Promise<HitResult>;
+  /** Gives back a recorded hit: the call it counted was refused by another limit. */
+  undo(key: string, id: string): Promise<void>;
 }
 
 /** Bounded in-process store: at most `maxKeys` keys, least recently used evicted, expired ones dropped. */
 export function createMemoryHitStore(maxKeys = 100_000): HitStore {
-  const cache = new LRUCache<string, number[]>({ max: maxKeys, ttlAutopurge: false });
+  const cache = new LRUCache<string, Array<{ at: number; id: string }>>({ max: maxKeys, ttlAutopurge: false });
   return {
     async hit(key, max, windowMs) {
       const now = Date.now();
-      const hits = (cache.get(key) ?? []).filter((t) => t > now - windowMs);
+      const hits = (cache.get(key) ?? []).filter((h) => h.at > now - windowMs);
       const allowed = hits.length < max;
-      if (allowed) hits.push(now);
+      const id = allowed ? randomUUID() : undefined;
+      if (id) hits.push({ at: now, id });
       cache.set(key, hits, { ttl: windowMs });
-      const oldest = hits[0] ?? now;
-      return { count: allowed ? hits.length - 1 : hits.length, allowed, resetMs: Math.max(0, oldest + windowMs - now) };
+      const oldest = hits[0]?.at ?? now;
+      return { count: allowed ? hits.length - 1 : hits.length, allowed, resetMs: Math.max(0, oldest + windowMs - now), ...(id ? { id } : {}) };
+    },
+    async undo(key, id) {
+      const hits = cache.get(key);
+      if (hits) cache.set(key, hits.filter((h) => h.id !== id), { noUpdateTTL: true });
     },
   };
 }
@@ -63,8 +72,12 @@ export function createRedisHitStore(redis: Redis, prefix: string): HitStore {
   const run = redis as Redis & { gatehouseHit(key: string, windowMs: number, max: number, member: string): Promise<[number, number, number]> };
   return {
     async hit(key, max, windowMs) {
-      const [count, allowed, reset] = await run.gatehouseHit(prefix + key, windowMs, max, randomUUID());
-      return { count, allowed: allowed === 1, resetMs: Math.max(0, reset) };
+      const id = randomUUID();
+      const [count, allowed, reset] = await run.gatehouseHit(prefix + key, windowMs, max, id);
+      return { count, allowed: allowed === 1, resetMs: Math.max(0, reset), ...(allowed === 1 ? { id } : {}) };
+    },
+    async undo(key, id) {
+      await redis.zrem(prefix + key, id);
     },
   };
 }
@@ -97,6 +110,10 @@ export function createFallbackHitStore(primary: HitStore, fallback: HitStore, lo
         }
         return fallback.hit(key, max, windowMs);
       }
+    },
+    async undo(key, id) {
+      // The hit is in whichever store took it; the other ignores an unknown id.
+      await Promise.all([primary.undo(key, id).catch(() => undefined), fallback.undo(key, id)]);
     },
   };
 }

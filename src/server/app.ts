@@ -71,12 +71,19 @@ export async function createApp(deps: Deps): Promise<App> {
     res.json({ status: "ok" });
   });
 
+  // Logged when a dependency changes state, not on every probe of an outage.
+  const lastState = new Map<string, "ok" | "unavailable">();
   app.get("/readyz", async (_req, res) => {
     const check = (name: string, ping: Promise<unknown>) =>
       withTimeout(ping, READY_TIMEOUT_MS).then(
-        () => "ok" as const,
+        () => {
+          if (lastState.get(name) === "unavailable") logger.info(`readiness: ${name} answers again`);
+          lastState.set(name, "ok");
+          return "ok" as const;
+        },
         (err: unknown) => {
-          logger.warn({ err: safeError(err) }, `readiness: ${name} did not answer`);
+          if (lastState.get(name) !== "unavailable") logger.warn({ err: safeError(err) }, `readiness: ${name} did not answer`);
+          lastState.set(name, "unavailable");
           return "unavailable" as const;
         },
       );
