@@ -1,27 +1,14 @@
-import { Writable } from "node:stream";
-import pino from "pino";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOGIN, REGISTER, onlyError } from "./support/flows.js";
+import { captureLogs } from "./support/logs.js";
 import { STRONG_PASSWORD, startTestServer, uniqueEmail, type TestServer } from "./support/server.js";
 
 type ErrorBody = { errors: Array<{ message: string; extensions: { code: string } }> };
 
-/** A logger whose lines the test can read. */
-function capturedLogger() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: pino({ level: "info" }, stream), lines };
-}
-
 describe("HTTP surface (development)", () => {
   let t: TestServer;
-  const log = capturedLogger();
+  const log = captureLogs();
   beforeAll(async () => {
     t = await startTestServer({ logger: log.logger, env: { CORS_ORIGINS: "https://app.example.com" } });
   });

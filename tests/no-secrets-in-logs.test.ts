@@ -1,11 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { Writable } from "node:stream";
 import { DrizzleQueryError, sql } from "drizzle-orm";
-import pino, { type Logger } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emailTokens, refreshTokens, users } from "../src/db/schema.js";
 import { safeError } from "../src/lib/logger.js";
 import { LOGIN, REGISTER } from "./support/flows.js";
+import { captureLogs } from "./support/logs.js";
 import { createMailbox, type Mailbox } from "./support/mailbox.js";
 import { OTHER_STRONG_PASSWORD, STRONG_PASSWORD, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from "./support/server.js";
 
@@ -30,21 +29,10 @@ interface Tokens {
   refreshToken: string;
 }
 
-function capturedLogger(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _enc: BufferEncoding, done: (error?: Error | null) => void): void {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: pino({ level: "trace" }, stream), lines };
-}
-
 const codeOf = (res: GqlResponse): string => res.body.errors?.[0]?.extensions.code ?? "OK";
 
 describe("no secret reaches the logs", () => {
-  const log = capturedLogger();
+  const log = captureLogs("trace");
   const mailbox: Mailbox = createMailbox();
   let t: TestServer;
   /** label -> value; labels make a failure say which secret leaked. */

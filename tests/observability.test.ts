@@ -1,19 +1,9 @@
-import { Writable } from "node:stream";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOGIN, signUp } from "./support/flows.js";
+import { captureLogs } from "./support/logs.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 
-const lines: string[] = [];
-const logger = pino(
-  { level: "info" },
-  new Writable({
-    write(chunk, _e, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  }),
-);
+const { logger, lines } = captureLogs();
 
 let t: TestServer;
 beforeAll(async () => {

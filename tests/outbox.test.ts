@@ -1,6 +1,4 @@
-import { Writable } from "node:stream";
 import { eq, sql } from "drizzle-orm";
-import pino from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../src/db/client.js";
 import { emailOutbox } from "../src/db/schema.js";
@@ -8,20 +6,12 @@ import { createOutboxWorker, enqueueEmail, retryDelaySeconds } from "../src/emai
 import { createResendTransport } from "../src/email/transport.js";
 import { REGISTER } from "./support/flows.js";
 import { startFakeResend, resendEnv, type FakeResend } from "./support/fake-resend.js";
+import { captureLogs } from "./support/logs.js";
 import { STRONG_PASSWORD, startTestServer, uniqueEmail, type TestServer } from "./support/server.js";
 
 let fake: FakeResend;
 let t: TestServer;
-const lines: string[] = [];
-const logger = pino(
-  { level: "info" },
-  new Writable({
-    write(chunk, _e, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  }),
-);
+const { logger, lines } = captureLogs();
 
 beforeAll(async () => {
   fake = await startFakeResend();

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { Writable } from "node:stream";
 import { Redis } from "ioredis";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REGISTER } from "./support/flows.js";
 import { STRONG_PASSWORD, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from "./support/server.js";
+import { captureLogs } from "./support/logs.js";
 
 /*
  * Rate limits across instances (REDIS_URL) and while Redis is away. The shared-counter tests need a
@@ -34,14 +34,8 @@ function register(t: TestServer, ip: string): Promise<GqlResponse<{ register: { 
 }
 
 function capturedLogger(): { logger: Logger; messages: () => string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc: BufferEncoding, done: () => void) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: pino({ level: "info" }, stream), messages: () => lines.map((l) => (JSON.parse(l) as { msg: string }).msg) };
+  const { logger, lines } = captureLogs();
+  return { logger, messages: () => lines.map((l) => (JSON.parse(l) as { msg: string }).msg) };
 }
 
 async function readyz(t: TestServer): Promise<{ status: number; body: unknown }> {

@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { Writable } from "node:stream";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REGISTER } from "./support/flows.js";
+import { captureLogs } from "./support/logs.js";
 import { STRONG_PASSWORD, startTestServer, uniqueEmail, type TestServer } from "./support/server.js";
 import { startTcpProxy, type TcpProxy } from "./support/tcp-proxy.js";
 
@@ -14,20 +13,11 @@ import { startTcpProxy, type TcpProxy } from "./support/tcp-proxy.js";
 describe.runIf(!!process.env.TEST_REDIS_URL)("Redis outage", () => {
   let proxy: TcpProxy;
   let t: TestServer;
-  const lines: string[] = [];
+  const { logger, lines } = captureLogs();
 
   beforeAll(async () => {
     const target = new URL(process.env.TEST_REDIS_URL!);
     proxy = await startTcpProxy(target.hostname, Number(target.port || 6379));
-    const logger = pino(
-      { level: "info" },
-      new Writable({
-        write(chunk, _e, done) {
-          lines.push(String(chunk));
-          done();
-        },
-      }),
-    );
     t = await startTestServer({
       logger,
       env: {
