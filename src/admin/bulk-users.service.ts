@@ -6,7 +6,7 @@ import { auditEvents, sessions, users, type UserRow } from "../db/schema.js";
 import { forbidden } from "../errors.js";
 import { parseInput, uuidSchema } from "../lib/validation.js";
 import type { Deps, RequestMeta } from "../server/deps.js";
-import { lockActiveAdmins } from "../users/users.repo.js";
+import { findUserById, isActiveAdmin, lockAdminInvariant, otherActiveAdminExists } from "../users/users.repo.js";
 import { BulkFailure, BulkUsersResult, type BulkOperation, type BulkUsersInput } from "./admin.types.js";
 
 export const BULK_MAX_IDS = 1000;
@@ -64,9 +64,10 @@ export async function bulkUsers(
   if (ids.includes(actor.id)) throw forbidden("Your own id is in the list: change your own account through updateMe or deactivateMe");
 
   return deps.db.transaction(async (tx) => {
-    const admins = new Set(await lockActiveAdmins(tx));
+    await lockAdminInvariant(tx);
     // The caller's role is re-checked under the lock: an admin demoted a moment ago acts no more.
-    if (!admins.has(actor.id)) throw forbidden("This operation requires the ADMIN role");
+    const caller = await findUserById(tx, actor.id);
+    if (!caller || !isActiveAdmin(caller)) throw forbidden("This operation requires the ADMIN role");
     const found = await tx
       .select({ id: users.id, role: users.role, isActive: users.isActive, deletedAt: users.deletedAt })
       .from(users)
@@ -78,7 +79,10 @@ export async function bulkUsers(
     const succeeded: string[] = [];
     const failed: BulkFailure[] = [];
     const fail = (id: string, code: string, message: string) => failed.push(Object.assign(new BulkFailure(), { id, code, message }));
-    let adminsLeft = admins.size;
+    // Active admins this run would remove; if no active admin exists outside them, the last one stays.
+    const removing = removesAdmin(operation, role) ? found.filter((u) => isActiveAdmin(u)).map((u) => u.id) : [];
+    let adminsLeft = removing.length + ((await otherActiveAdminExists(tx, removing)) ? 1 : 0);
+    const removingSet = new Set(removing);
     for (const id of ids) {
       const target = byId.get(id);
       if (!target) {
@@ -90,7 +94,7 @@ export async function bulkUsers(
         fail(id, verdict.code, verdict.message);
         continue;
       }
-      if (admins.has(id) && removesAdmin(operation, role)) {
+      if (removingSet.has(id)) {
         // Keep at least one active admin: the change that would remove the last one is refused.
         if (adminsLeft <= 1) {
           fail(id, "LAST_ADMIN", "This would leave no active admin");

@@ -7,7 +7,7 @@ import { emailTokens, users, type UserRow } from "../db/schema.js";
 import { conflict, forbidden, notFound } from "../errors.js";
 import { emailSchema, fullNameSchema, parseId, parseInput } from "../lib/validation.js";
 import type { Deps, RequestMeta } from "../server/deps.js";
-import { lockActiveAdmins, lockUserById } from "../users/users.repo.js";
+import { findUserById, isActiveAdmin, lockAdminInvariant, lockUserById, otherActiveAdminExists } from "../users/users.repo.js";
 import type { UpdateUserInput } from "./admin.types.js";
 
 const updateSchema = z.object({
@@ -48,9 +48,10 @@ export async function updateUser(
 
   try {
     return await deps.db.transaction(async (tx) => {
-      const admins = await lockActiveAdmins(tx);
+      await lockAdminInvariant(tx);
       // The caller's role is re-checked under the lock: an admin demoted a moment ago acts no more.
-      if (!admins.includes(actor.id)) throw forbidden("This operation requires the ADMIN role");
+      const caller = await findUserById(tx, actor.id);
+      if (!caller || !isActiveAdmin(caller)) throw forbidden("This operation requires the ADMIN role");
       const before = await lockUserById(tx, id);
       if (!before) throw notFound("No such user");
 
@@ -68,7 +69,7 @@ export async function updateUser(
       if (Object.keys(set).length === 0) return before;
 
       const staysActiveAdmin = (set.role ?? before.role) === "ADMIN" && (set.isActive ?? before.isActive) && !before.deletedAt;
-      if (admins.includes(before.id) && !staysActiveAdmin && admins.length <= 1) {
+      if (isActiveAdmin(before) && !staysActiveAdmin && !(await otherActiveAdminExists(tx, [before.id]))) {
         throw forbidden("This is the last active admin: make another admin first");
       }
 

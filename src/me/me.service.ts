@@ -10,7 +10,7 @@ import { requestEmailChange } from "../email/email.service.js";
 import { badInput, forbidden, unauthenticated, type FieldError } from "../errors.js";
 import { emailSchema, fullNameSchema, parseInput } from "../lib/validation.js";
 import type { Deps, RequestMeta } from "../server/deps.js";
-import { lockActiveAdmins, lockUserById } from "../users/users.repo.js";
+import { isActiveAdmin, lockAdminInvariant, lockUserById, otherActiveAdminExists } from "../users/users.repo.js";
 import type { ChangePasswordInput, UpdateMeInput } from "./me.types.js";
 
 const updateMeSchema = z.object({ fullName: fullNameSchema.nullish(), email: emailSchema.nullish() });
@@ -108,11 +108,11 @@ export async function changePassword(
 export async function deactivateMe(deps: Pick<Deps, "db">, me: UserRow, confirm: boolean, meta: RequestMeta): Promise<boolean> {
   if (confirm !== true) throw badInput([{ field: "confirm", message: "Set confirm: true to deactivate your account" }]);
   await deps.db.transaction(async (tx) => {
-    const admins = await lockActiveAdmins(tx);
+    await lockAdminInvariant(tx);
     // Re-read under lock: an admin may have deactivated this account since the request began.
     const current = await lockUserById(tx, me.id);
     if (!current || !current.isActive || current.deletedAt) throw unauthenticated("Session is no longer valid; log in again");
-    if (admins.includes(me.id) && admins.length <= 1) {
+    if (isActiveAdmin(current) && !(await otherActiveAdminExists(tx, [me.id]))) {
       throw forbidden("You are the last active admin: make another admin before deactivating your account");
     }
     await tx.update(users).set({ isActive: false, updatedAt: sql`now()` }).where(eq(users.id, me.id));

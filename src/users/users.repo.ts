@@ -1,4 +1,4 @@
-import { and, count, eq, gt, inArray, isNull, sql } from "drizzle-orm";
+import { and, count, eq, gt, inArray, isNull, notInArray, sql } from "drizzle-orm";
 import type { Queryable } from "../db/client.js";
 import { sessions, users, type UserRow } from "../db/schema.js";
 
@@ -19,20 +19,36 @@ export async function lockUserById(db: Queryable, id: string): Promise<UserRow |
   return row ?? null;
 }
 
+/** Any constant will do as long as every instance uses the same one. */
+const ADMIN_INVARIANT_LOCK = 7_260_431_178;
+
 /**
- * Locks every active admin row (in id order, so concurrent callers cannot deadlock) and returns their
- * ids. Any operation that could remove an active admin calls this first in its transaction: a second
- * transaction doing the same waits here and then sees the first one's change, so two admins stepping
- * down at once cannot leave zero.
+ * Serialises, for the rest of the transaction, every operation that could remove an active admin
+ * (deactivateMe, updateUser, bulkUsers). Each calls this first: a second transaction waits here and
+ * then reads the first one's committed change, so two admins stepping down at once cannot leave zero.
+ * One lock whatever the number of admins (locking every admin row cost O(admins) per update).
  */
-export async function lockActiveAdmins(db: Queryable): Promise<string[]> {
-  const rows = await db
+export async function lockAdminInvariant(db: Queryable): Promise<void> {
+  await db.execute(sql`select pg_advisory_xact_lock(${ADMIN_INVARIANT_LOCK})`);
+}
+
+export const isActiveAdmin = (u: Pick<UserRow, "role" | "isActive" | "deletedAt">) => u.role === "ADMIN" && u.isActive && u.deletedAt === null;
+
+/** Whether an active admin exists besides `excluded`. Call after lockAdminInvariant. */
+export async function otherActiveAdminExists(db: Queryable, excluded: readonly string[]): Promise<boolean> {
+  const [row] = await db
     .select({ id: users.id })
     .from(users)
-    .where(and(eq(users.role, "ADMIN"), eq(users.isActive, true), isNull(users.deletedAt)))
-    .orderBy(users.id)
-    .for("update");
-  return rows.map((r) => r.id);
+    .where(
+      and(
+        eq(users.role, "ADMIN"),
+        eq(users.isActive, true),
+        isNull(users.deletedAt),
+        excluded.length > 0 ? notInArray(users.id, [...excluded]) : undefined,
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
 }
 
 /** Active (not revoked, not expired) session counts for many users in one query. */
