@@ -38,9 +38,6 @@ export function pgConstraint(err: unknown): string | undefined {
 export const isUniqueViolation = (err: unknown, constraint?: string) =>
   pgErrorCode(err) === "23505" && (constraint === undefined || pgConstraint(err) === constraint);
 
-/** Serialization failures and deadlocks: the transaction may simply be retried. */
-export const isRetryableTxError = (err: unknown) => ["40001", "40P01"].includes(pgErrorCode(err) ?? "");
-
 const CONNECTION_ERRNOS = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "CONNECT_TIMEOUT", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED"]);
 
 /** The database cannot be reached (as opposed to refusing a query): SERVICE_UNAVAILABLE, not a bug. */
