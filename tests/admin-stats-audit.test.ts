@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { desc } from "drizzle-orm";
 import { auditEvents, users } from "../src/db/schema.js";
-import { onlyError, signUp, type TestUser } from "./support/flows.js";
-import { startTestServer, uniqueEmail, type GqlResponse, type TestServer } from "./support/server.js";
+import { expectBadInput, onlyError, signUp, type TestUser } from "./support/flows.js";
+import { startTestServer, uniqueEmail, type TestServer } from "./support/server.js";
 
 const STATS = /* GraphQL */ `
   query Stats {
@@ -46,15 +46,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
 });
-
-/** One BAD_USER_INPUT error whose only field is `field` (optionally nested under an argument name). */
-function expectBadInput(res: GqlResponse<object>, field: RegExp): void {
-  const error = onlyError(res);
-  expect(error.extensions.code).toBe("BAD_USER_INPUT");
-  const fields = error.extensions["fields"] as Array<{ field: string }>;
-  expect(fields.map((f) => f.field)).toEqual([expect.stringMatching(field)]);
-  expect(res.body.data ?? null).toBeNull();
-}
 
 const utcDay = (d: Date): string => d.toISOString().slice(0, 10);
 

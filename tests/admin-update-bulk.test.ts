@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { and, count, eq, inArray, isNull } from "drizzle-orm";
 import { auditEvents, users, type AuditEventRow, type UserRow } from "../src/db/schema.js";
-import { LOGIN, logIn, onlyError, signUp, type AuthTokens, type TestUser } from "./support/flows.js";
+import { expectBadInput, LOGIN, logIn, onlyError, signUp, type AuthTokens, type TestUser } from "./support/flows.js";
 import { startTestServer, uniqueEmail, type GqlResponse, type TestServer } from "./support/server.js";
 
 const UPDATE_USER = /* GraphQL */ `
@@ -59,15 +59,6 @@ const outcome = (r: BulkResult): { succeeded: string[]; failed: string[] } => ({
   succeeded: [...r.succeeded].sort(),
   failed: r.failed.map((f) => `${f.id}:${f.code}`).sort(),
 });
-
-/** One BAD_USER_INPUT error whose only field is `field` (optionally nested under an argument name). */
-function expectBadInput(res: GqlResponse<object>, field: RegExp): void {
-  const error = onlyError(res);
-  expect(error.extensions.code).toBe("BAD_USER_INPUT");
-  const fields = error.extensions["fields"] as Array<{ field: string }>;
-  expect(fields.map((f) => f.field)).toEqual([expect.stringMatching(field)]);
-  expect(res.body.data ?? null).toBeNull();
-}
 
 async function row(id: string): Promise<UserRow> {
   const [r] = await t.deps.db.select().from(users).where(eq(users.id, id));

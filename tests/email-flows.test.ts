@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { and, eq, sql } from "drizzle-orm";
 import { auditEvents, emailOutbox, emailTokens, users, type EmailTokenKind } from "../src/db/schema.js";
 import type { MailMessage } from "../src/email/transport.js";
-import { LOGIN, REGISTER, logIn, onlyError, signUp, type TestUser } from "./support/flows.js";
+import { expectBadInput, LOGIN, REGISTER, logIn, onlyError, signUp, type TestUser } from "./support/flows.js";
 import { createMailbox, type Mailbox } from "./support/mailbox.js";
 import { OTHER_STRONG_PASSWORD, STRONG_PASSWORD, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from "./support/server.js";
 
@@ -50,13 +50,6 @@ async function nthMail(to: string, subject: RegExp, index: number): Promise<Mail
 
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Asserts BAD_USER_INPUT naming exactly `field`. */
-function expectBadField(res: GqlResponse, field: string): void {
-  const err = onlyError(res);
-  expect(err.extensions.code).toBe("BAD_USER_INPUT");
-  expect((err.extensions["fields"] as Array<{ field: string }>).map((f) => f.field)).toEqual([field]);
-}
-
 const verify = (token: string): Promise<GqlResponse<{ verifyEmail: UserView }>> => t.gql<{ verifyEmail: UserView }>(VERIFY, { token });
 const reset = (token: string, newPassword: string): Promise<GqlResponse<{ resetPassword: boolean }>> =>
   t.gql<{ resetPassword: boolean }>(RESET, { input: { token, newPassword } });
@@ -97,19 +90,19 @@ describe("email verification", () => {
     const ok = await verify(token);
     expect(ok.body.errors).toBeUndefined();
     expect(ok.body.data!.verifyEmail).toEqual({ id: user.id, email: user.email, emailVerified: true, pendingEmail: null });
-    expectBadField(await verify(token), "token");
+    expectBadInput(await verify(token), "token");
   });
 
   it("refuses a garbage or empty token on field token", async () => {
-    expectBadField(await verify("not-a-real-token-at-all"), "token");
-    expectBadField(await verify(""), "token");
+    expectBadInput(await verify("not-a-real-token-at-all"), "token");
+    expectBadInput(await verify(""), "token");
   });
 
   it("refuses an expired link", async () => {
     const user = await signUp(t);
     const token = mailbox.tokenFrom(await mailbox.waitFor(user.email, VERIFY_SUBJECT), "verify-email");
     await expireTokens(user.id, "VERIFY_EMAIL");
-    expectBadField(await verify(token), "token");
+    expectBadInput(await verify(token), "token");
     const me = await t.gql<{ me: UserView }>(ME, undefined, { token: user.accessToken });
     expect(me.body.data!.me.emailVerified).toBe(false);
   });
@@ -126,7 +119,7 @@ describe("email verification", () => {
     const second = mailbox.tokenFrom(await nthMail(user.email, VERIFY_SUBJECT, 1), "verify-email");
     expect(second).not.toBe(first);
 
-    expectBadField(await verify(first), "token");
+    expectBadInput(await verify(first), "token");
     expect((await verify(second)).body.data?.verifyEmail.emailVerified).toBe(true);
 
     const rowsBefore = await t.deps.db.select().from(emailOutbox).where(eq(emailOutbox.toAddress, user.email));
@@ -168,7 +161,7 @@ describe("requestPasswordReset", () => {
   });
 
   it("refuses a malformed address on field email", async () => {
-    expectBadField(await t.gql(REQUEST_RESET, { email: "not-an-email" }), "email");
+    expectBadInput(await t.gql(REQUEST_RESET, { email: "not-an-email" }), "email");
   });
 });
 
@@ -183,7 +176,7 @@ describe("resetPassword", () => {
     const second = await logIn(t, user.email, user.password);
     const token = await resetToken(user);
 
-    expectBadField(await reset(token, "password"), "newPassword");
+    expectBadInput(await reset(token, "password"), "newPassword");
     expect((await reset(token, OTHER_STRONG_PASSWORD)).body).toEqual({ data: { resetPassword: true } });
 
     expect(await loginCode(user.email, STRONG_PASSWORD)).toBe("UNAUTHENTICATED");
@@ -195,7 +188,7 @@ describe("resetPassword", () => {
     expect(notice.text).not.toContain("token=");
     expect(await auditOf("user.password_reset", user.id)).toHaveLength(1);
 
-    expectBadField(await reset(token, "Another-Unusual-Passphrase-77"), "token");
+    expectBadInput(await reset(token, "Another-Unusual-Passphrase-77"), "token");
     expect(await loginCode(user.email, OTHER_STRONG_PASSWORD)).toBeUndefined();
   });
 
@@ -203,9 +196,9 @@ describe("resetPassword", () => {
     const user = await signUp(t);
     const older = await resetToken(user, 0);
     const newer = await resetToken(user, 1);
-    expectBadField(await reset(older, OTHER_STRONG_PASSWORD), "token");
+    expectBadInput(await reset(older, OTHER_STRONG_PASSWORD), "token");
     await expireTokens(user.id, "RESET_PASSWORD");
-    expectBadField(await reset(newer, OTHER_STRONG_PASSWORD), "token");
+    expectBadInput(await reset(newer, OTHER_STRONG_PASSWORD), "token");
     expect(await loginCode(user.email, STRONG_PASSWORD)).toBeUndefined();
   });
 
@@ -216,7 +209,7 @@ describe("resetPassword", () => {
     expect(results.filter((r) => r.body.data?.resetPassword === true)).toHaveLength(1);
     const refused = results.filter((r) => r.body.errors !== undefined);
     expect(refused).toHaveLength(4);
-    for (const r of refused) expectBadField(r, "token");
+    for (const r of refused) expectBadInput(r, "token");
     expect(await auditOf("user.password_reset", user.id)).toHaveLength(1);
   });
 });
@@ -249,7 +242,7 @@ describe("email change", () => {
     const user = await signUp(t);
     const other = await signUp(t);
     expect(onlyError(await changeEmail(user, other.email.toUpperCase())).extensions.code).toBe("CONFLICT");
-    expectBadField(await changeEmail(user, "nope@"), "email");
+    expectBadInput(await changeEmail(user, "nope@"), "email");
     const [row] = await t.deps.db.select().from(users).where(eq(users.id, user.id));
     expect(row!.pendingEmail).toBeNull();
   });
@@ -273,7 +266,7 @@ describe("email change", () => {
     await changeEmail(user, a);
     const firstToken = mailbox.tokenFrom(await mailbox.waitFor(a, CHANGE_SUBJECT), "verify-email");
     expect((await changeEmail(user, b)).body.data?.updateMe.pendingEmail).toBe(b);
-    expectBadField(await verify(firstToken), "token");
+    expectBadInput(await verify(firstToken), "token");
     const secondToken = mailbox.tokenFrom(await mailbox.waitFor(b, CHANGE_SUBJECT), "verify-email");
     expect((await verify(secondToken)).body.data?.verifyEmail.email).toBe(b);
   });
@@ -285,7 +278,7 @@ describe("email change", () => {
     const token = mailbox.tokenFrom(await mailbox.waitFor(next, CHANGE_SUBJECT), "verify-email");
     const res = await changeEmail(user, user.email);
     expect(res.body.data?.updateMe).toEqual({ id: user.id, email: user.email, emailVerified: false, pendingEmail: null });
-    expectBadField(await verify(token), "token");
+    expectBadInput(await verify(token), "token");
     const me = await t.gql<{ me: UserView }>(ME, undefined, { token: user.accessToken });
     expect(me.body.data!.me).toMatchObject({ email: user.email, pendingEmail: null });
   });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { checkPasswordPolicy } from "../src/auth/password.js";
 import { auditEvents, sessions, users, type AuditEventRow } from "../src/db/schema.js";
-import { LOGIN, REGISTER, logIn, onlyError, signUp, type AuthTokens, type TestUser } from "./support/flows.js";
+import { expectUnauthenticated, expectBadInput, LOGIN, REGISTER, logIn, onlyError, signUp, type AuthTokens, type TestUser } from "./support/flows.js";
 import {
   OTHER_STRONG_PASSWORD,
   STRONG_PASSWORD,
@@ -101,19 +101,6 @@ async function meOf(token: string): Promise<MeView> {
   const res = await me(token);
   expect(res.body.errors).toBeUndefined();
   return res.body.data!.me;
-}
-
-function expectUnauthenticated(res: GqlResponse<object>): void {
-  expect(onlyError(res).extensions.code).toBe("UNAUTHENTICATED");
-  expect(res.body.data ?? null).toBeNull();
-}
-
-/** Asserts one BAD_USER_INPUT error naming exactly `field`. */
-function expectBadInput(res: GqlResponse<object>, field: string): void {
-  const error = onlyError(res);
-  expect(error.extensions.code).toBe("BAD_USER_INPUT");
-  expect(error.extensions["fields"]).toEqual([{ field, message: expect.any(String) }]);
-  expect(res.body.data ?? null).toBeNull();
 }
 
 async function auditRows(userId: string, action: string): Promise<AuditEventRow[]> {

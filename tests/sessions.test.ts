@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { and, eq, sql } from "drizzle-orm";
 import { auditEvents, sessions, users, type AuditEventRow } from "../src/db/schema.js";
-import { LOGIN, logIn, onlyError, signUp, type AuthTokens, type TestUser } from "./support/flows.js";
+import { expectUnauthenticated, LOGIN, logIn, onlyError, signUp, type AuthTokens, type TestUser } from "./support/flows.js";
 import { startTestServer, type GqlResponse, type TestServer } from "./support/server.js";
 
 const ME = /* GraphQL */ `
@@ -89,12 +89,6 @@ function me(token: string): Promise<GqlResponse<MeData>> {
 
 function refresh(refreshToken: string): Promise<GqlResponse<RefreshData>> {
   return t.gql<RefreshData>(REFRESH, { refreshToken });
-}
-
-/** Asserts that a response is exactly one UNAUTHENTICATED error and no data. */
-function expectUnauthenticated(res: GqlResponse<object>): void {
-  expect(onlyError(res).extensions.code).toBe("UNAUTHENTICATED");
-  expect(res.body.data ?? null).toBeNull();
 }
 
 async function expectMeWorks(token: string, userId: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
+import { expect } from "vitest";
 import { users } from "../../src/db/schema.js";
-import { STRONG_PASSWORD, uniqueEmail, type TestServer } from "./server.js";
+import { STRONG_PASSWORD, uniqueEmail, type GqlResponse, type TestServer } from "./server.js";
 
 export const REGISTER = /* GraphQL */ `
   mutation Register($input: RegisterInput!) {
@@ -54,4 +55,25 @@ export function onlyError(res: { body: { errors?: Array<{ extensions: { code: st
   const errors = res.body.errors ?? [];
   if (errors.length !== 1) throw new Error(`expected exactly one error, got ${JSON.stringify(res.body)}`);
   return errors[0]!;
+}
+
+/**
+ * One BAD_USER_INPUT error naming exactly one field (a name, or a pattern for names nested under an
+ * argument), with a message. The data is null; with `nullableRoot`, each root field is null instead
+ * (a nullable root field such as `user` answers { user: null }).
+ */
+export function expectBadInput(res: GqlResponse<object>, field: string | RegExp, options: { nullableRoot?: boolean } = {}): void {
+  const error = onlyError(res);
+  expect(error.extensions.code).toBe("BAD_USER_INPUT");
+  expect(error.extensions["fields"]).toEqual([
+    { field: typeof field === "string" ? field : expect.stringMatching(field), message: expect.any(String) },
+  ]);
+  if (options.nullableRoot) expect(Object.values(res.body.data ?? {}).every((v) => v === null)).toBe(true);
+  else expect(res.body.data ?? null).toBeNull();
+}
+
+/** One UNAUTHENTICATED error, and no data. */
+export function expectUnauthenticated(res: GqlResponse<object>): void {
+  expect(onlyError(res).extensions.code).toBe("UNAUTHENTICATED");
+  expect(res.body.data ?? null).toBeNull();
 }
