@@ -1,5 +1,5 @@
 import { and, desc, eq, gt, isNull, ne, sql } from "drizzle-orm";
-import type { Queryable, Tx } from "../db/client.js";
+import type { Db, Queryable, Tx } from "../db/client.js";
 import { refreshTokens, sessions, users, type UserRow } from "../db/schema.js";
 import type { Deps, RequestMeta } from "../server/deps.js";
 import { recordAudit } from "../audit/audit.service.js";
@@ -147,17 +147,8 @@ export async function continueSession(
 /** Seconds between two writes of `last_used_at` for one session: a read must not cost a write each time. */
 const TOUCH_INTERVAL_SECONDS = 60;
 
-/**
- * The per-request check behind every @auth field: one indexed query (sessions primary key joined to
- * users primary key) that also says whether the session is live. Returns null for a revoked or expired
- * session, an inactive or deleted user, or a session that is not this user's.
- */
-export async function loadLiveSession(
-  db: Queryable,
-  sessionId: string,
-  userId: string,
-): Promise<(LiveSession & { stale: boolean }) | null> {
-  const [row] = await db
+function prepareLiveSession(db: Db) {
+  return db
     .select({
       user: users,
       live: sql<boolean>`${sessions.revokedAt} is null and ${sessions.expiresAt} > now()`,
@@ -165,8 +156,27 @@ export async function loadLiveSession(
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)))
-    .limit(1);
+    .where(and(eq(sessions.id, sql.placeholder("sessionId")), eq(sessions.userId, sql.placeholder("userId"))))
+    .limit(1)
+    .prepare("gatehouse_live_session");
+}
+
+/**
+ * One per database: drizzle builds the SQL once, and postgres.js keeps it as a named statement on each
+ * pooled connection, so a request costs one Bind/Execute round trip and no parse or plan. (Unprepared,
+ * postgres.js needs a Describe round trip first and PostgreSQL plans the join every time.)
+ */
+const liveSessionQueries = new WeakMap<Db, ReturnType<typeof prepareLiveSession>>();
+
+/**
+ * The per-request check behind every @auth field: one indexed query (sessions primary key joined to
+ * users primary key) that also says whether the session is live. Returns null for a revoked or expired
+ * session, an inactive or deleted user, or a session that is not this user's.
+ */
+export async function loadLiveSession(db: Db, sessionId: string, userId: string): Promise<(LiveSession & { stale: boolean }) | null> {
+  let query = liveSessionQueries.get(db);
+  if (!query) liveSessionQueries.set(db, (query = prepareLiveSession(db)));
+  const [row] = await query.execute({ sessionId, userId });
   if (!row || !row.live || !row.user.isActive || row.user.deletedAt) return null;
   return { sessionId, user: row.user, stale: row.stale };
 }

@@ -13,10 +13,15 @@ const root = join(import.meta.dirname, "..", "..");
 
 /**
  * Starts the server as its own process (PORT=0) and resolves once it says it is ready: from source
- * through tsx by default, or the built `dist/server/main.js` (benchmarks).
+ * through tsx by default, or the built `dist/server/main.js` (benchmarks), with `nodeArgs` before it.
  */
-export function startServerProcess(env: Record<string, string>, timeoutMs = 60_000, entry: "source" | "built" = "source"): Promise<ServerProcess> {
-  const args = entry === "built" ? ["dist/server/main.js"] : ["--import", "tsx", "src/server/main.ts"];
+export function startServerProcess(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  entry: "source" | "built" = "source",
+  nodeArgs: string[] = [],
+): Promise<ServerProcess> {
+  const args = [...nodeArgs, ...(entry === "built" ? ["dist/server/main.js"] : ["--import", "tsx", "src/server/main.ts"])];
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", ...env },
