@@ -14,8 +14,6 @@ export interface LoadOptions {
   token?: string | undefined;
   seconds: number;
   connections: number;
-  /** A fixed rate in requests/s over all connections (a latency probe), instead of as fast as possible. */
-  rate?: number;
 }
 
 /** autocannon from this (the bench) process against a server in another process. */
@@ -27,10 +25,34 @@ export async function load(url: string, body: unknown, options: LoadOptions): Pr
     method: body === undefined ? "GET" : "POST",
     headers: { "content-type": "application/json", ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    ...(options.rate ? { overallRate: options.rate } : {}),
   });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, requests: result.requests.total };
+}
+
+/**
+ * A latency probe, as a load balancer's health check is: one GET every `intervalMs` (never two at once),
+ * each timed on its own. Unlike a second full-speed load it takes next to no CPU from what it watches.
+ */
+export async function probe(url: string, seconds: number, intervalMs = 50): Promise<{ p50: number; p99: number; max: number; requests: number }> {
+  const get = async () => {
+    const res = await fetch(url);
+    await res.arrayBuffer();
+    if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  };
+  await get(); // untimed: the connection is open and the route warm, as a balancer's would be
+  const times: number[] = [];
+  const deadline = performance.now() + seconds * 1000;
+  while (performance.now() < deadline) {
+    const t0 = performance.now();
+    await get();
+    const took = performance.now() - t0;
+    times.push(took);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, intervalMs - took)));
+  }
+  times.sort((a, b) => a - b);
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
+  return { p50: at(0.5), p99: at(0.99), max: times[times.length - 1]!, requests: times.length };
 }
 
 export async function gql<T>(server: ServerProcess, query: string, variables?: Record<string, unknown>, token?: string): Promise<T> {

@@ -35,11 +35,15 @@ export interface AuditEntry {
 
 /** Call with the transaction that makes the change, so the event and the change commit together. */
 export async function recordAudit(db: Queryable, entry: AuditEntry): Promise<void> {
-  await db.insert(auditEvents).values({
-    action: entry.action,
-    actorId: entry.actorId ?? null,
-    targetId: entry.targetId ?? null,
-    ip: entry.ip ?? null,
-    details: entry.details ?? null,
-  });
+  await db
+    .insert(auditEvents)
+    .values({
+      action: entry.action,
+      actorId: entry.actorId ?? null,
+      targetId: entry.targetId ?? null,
+      ip: entry.ip ?? null,
+      details: entry.details ?? null,
+    })
+    .prepare("gatehouse_audit_insert")
+    .execute();
 }

@@ -139,7 +139,9 @@ async function attemptLogin(
         failedLoginsSinceLastLogin: 0,
       })
       .where(and(eq(users.id, user.id), eq(users.isActive, true), isNull(users.deletedAt)))
-      .returning();
+      .returning()
+      .prepare("gatehouse_login_succeeded")
+      .execute();
     if (!updated) {
       await recordAudit(tx, { action: "user.login_failed", targetId: user.id, ip: meta.ip, details: { reason: "deactivated" } });
       return null;

@@ -1,4 +1,6 @@
+import { availableParallelism } from "node:os";
 import { hash, verify } from "@node-rs/argon2";
+import pLimit from "p-limit";
 import { ZxcvbnFactory } from "@zxcvbn-ts/core";
 import * as common from "@zxcvbn-ts/language-common";
 import * as en from "@zxcvbn-ts/language-en";
@@ -24,22 +26,28 @@ export interface Argon2Params {
 /** OWASP's argon2id minimum, and what API.md §4 requires. */
 export const PRODUCTION_ARGON2: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
 
-/** argon2id through @node-rs/argon2's async (thread-pool) functions only: hashing never blocks the event loop. */
-export function createArgon2Hasher(params: Argon2Params = PRODUCTION_ARGON2): Hasher {
+/**
+ * argon2id through @node-rs/argon2's async (thread-pool) functions only: hashing never blocks the event
+ * loop. At most one hash per core runs at a time. More cannot go faster, and the rest queue here instead
+ * of in libuv's thread pool, which other work shares: WebCrypto (every JWT sign and verify), fs and DNS.
+ * Without the limit, a login flood puts every `me` behind a queue of 19 MiB hashes.
+ */
+export function createArgon2Hasher(params: Argon2Params = PRODUCTION_ARGON2, concurrency = availableParallelism()): Hasher {
   // 2 = argon2id. Algorithm is an ambient const enum, which isolatedModules cannot inline.
   const options = { algorithm: 2 as const, ...params };
+  const limit = pLimit(Math.max(1, concurrency));
   let dummy: Promise<string> | undefined;
   return {
-    hash: (password) => hash(password, options),
+    hash: (password) => limit(() => hash(password, options)),
     verify: async (passwordHash, password) => {
       try {
-        return await verify(passwordHash, password);
+        return await limit(() => verify(passwordHash, password));
       } catch {
         // A malformed stored hash is a failed verification, not a crash.
         return false;
       }
     },
-    dummyHash: () => (dummy ??= hash("gatehouse-dummy-password", options)),
+    dummyHash: () => (dummy ??= limit(() => hash("gatehouse-dummy-password", options))),
   };
 }
 

@@ -35,9 +35,15 @@ export async function createSession(
       ip: meta.ip,
       userAgent: meta.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
     })
-    .returning({ id: sessions.id });
+    .returning({ id: sessions.id })
+    .prepare("gatehouse_session_insert")
+    .execute();
   const refreshToken = generateOpaqueToken();
-  await tx.insert(refreshTokens).values({ tokenHash: hashToken(refreshToken), sessionId: session!.id });
+  await tx
+    .insert(refreshTokens)
+    .values({ tokenHash: hashToken(refreshToken), sessionId: session!.id })
+    .prepare("gatehouse_refresh_token_insert")
+    .execute();
   return { sessionId: session!.id, refreshToken };
 }
 

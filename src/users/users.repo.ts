@@ -4,7 +4,7 @@ import { sessions, users, type UserRow } from "../db/schema.js";
 
 /** Lookups return null; the caller decides whether that is NOT_FOUND, UNAUTHENTICATED or silence. */
 export async function findUserByEmail(db: Queryable, email: string): Promise<UserRow | null> {
-  const [row] = await db.select().from(users).where(eq(users.email, email)).limit(1);
+  const [row] = await db.select().from(users).where(eq(users.email, email)).limit(1).prepare("gatehouse_user_by_email").execute();
   return row ?? null;
 }
 
