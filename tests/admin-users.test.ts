@@ -328,6 +328,21 @@ describe("users: sorting and pages", () => {
     const p = await pageOf({ page: 7, size: 7 });
     expect(p).toEqual({ items: [], total: 38, page: 7, size: 7, pages: 6 });
   });
+
+  it("pages a long search term (page and total from one scan) in every sort, and past its end", async () => {
+    const filter: Filter = { query: "lakeside" };
+    for (const [sortBy, sortOrder] of SORTS) {
+      const walked: string[] = [];
+      for (let page = 1; page <= 3; page += 1) {
+        const p = await pageOf({ filter, page, size: 3, sortBy, sortOrder });
+        expect({ total: p.total, pages: p.pages }).toEqual({ total: 8, pages: 3 });
+        walked.push(...p.items.map((u) => u.id));
+      }
+      expect(walked).toEqual(expectedIds(filter, sortBy, sortOrder));
+    }
+    expect(await pageOf({ filter, page: 4, size: 3 })).toEqual({ items: [], total: 8, page: 4, size: 3, pages: 3 });
+    expect(await pageOf({ filter: { query: "no-such-fragment" }, size: 3 })).toEqual({ items: [], total: 0, page: 1, size: 3, pages: 0 });
+  });
 });
 
 describe("usersConnection", () => {
