@@ -78,6 +78,22 @@ export async function median(runs: number, call: (i: number) => Promise<unknown>
   return times[Math.floor(times.length / 2)]!;
 }
 
+/**
+ * Medians (ms) of `runs` rounds of sequential calls, the calls of a round one after another: two measures
+ * taken this way see the same moments of the machine (a checkpoint, a noisy neighbour) side by side.
+ */
+export async function interleavedMedians(runs: number, calls: ReadonlyArray<(i: number) => Promise<unknown>>): Promise<number[]> {
+  const times = calls.map((): number[] => []);
+  for (let i = 0; i < runs; i++) {
+    for (const [k, call] of calls.entries()) {
+      const t0 = performance.now();
+      await call(i);
+      times[k]!.push(performance.now() - t0);
+    }
+  }
+  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]!);
+}
+
 export const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux

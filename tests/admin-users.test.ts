@@ -234,6 +234,10 @@ describe("users: search", () => {
     ["'%%%' is a literal", { query: "%%%" }, []],
     ["'y%o' is a literal", { query: "y%o" }, ["Percy Fifty%Off"]],
     ["'a_t' is a literal", { query: "a_t", includeDeleted: true }, ["Uma Thurston"]],
+    ["'a.t' is a literal, not a regex dot", { query: "a.t" }, []],
+    ["'(.*)' is a literal", { query: "(.*)" }, []],
+    ["a fragment with a dot", { query: "t.sho" }, ["Percy Fifty%Off"]],
+    ["a long fragment with a dot", { query: "FILM.NET" }, ["Beatrix Kiddo", "Juno Reyes", "Uma Thurston"]],
   ];
   for (const [label, filter, names] of cases) {
     it(`matches ${label}`, async () => {
