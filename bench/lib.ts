@@ -66,18 +66,6 @@ export async function gql<T>(server: ServerProcess, query: string, variables?: R
   return body.data as T;
 }
 
-/** Median latency (ms) of `runs` sequential calls. */
-export async function median(runs: number, call: (i: number) => Promise<unknown>): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await call(i);
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
-}
-
 /**
  * Medians (ms) of `runs` rounds of sequential calls, the calls of a round one after another: two measures
  * taken this way see the same moments of the machine (a checkpoint, a noisy neighbour) side by side.
@@ -92,6 +80,12 @@ export async function interleavedMedians(runs: number, calls: ReadonlyArray<(i: 
     }
   }
   return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]!);
+}
+
+/** Median latency (ms) of `runs` sequential calls. */
+export async function median(runs: number, call: (i: number) => Promise<unknown>): Promise<number> {
+  const [only] = await interleavedMedians(runs, [call]);
+  return only!;
 }
 
 export const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
