@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import ms from "ms";
 import { z } from "zod";
+import { estimateEntropyBits, MIN_PRODUCTION_SECRET_BITS } from "./lib/entropy.js";
 import { DEFAULT_LIMITS, LIMIT_NAMES, limitEnvName, type Limit, type LimitName } from "./rate-limit/limits.js";
 
 /**
@@ -47,6 +48,15 @@ export interface Config {
   readonly introspection: boolean;
   readonly corsOrigins: readonly string[];
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** Where /metrics is served (API.md §5). */
+  readonly metrics: {
+    /** METRICS_PORT: a separate listener for /metrics; unset: none. */
+    readonly port: number | undefined;
+    /** METRICS_HOST: that listener's address. */
+    readonly host: string;
+    /** METRICS_TOKEN: in production, /metrics on the main listener needs `Authorization: Bearer <token>`. */
+    readonly token: string | undefined;
+  };
 }
 
 export class ConfigError extends Error {
@@ -182,6 +192,19 @@ const schema = z.object({
         return list;
       }),
   ),
+  METRICS_PORT: z.preprocess(
+    blankToUndefined,
+    z.coerce.number({ message: PORT_MESSAGE }).int(PORT_MESSAGE).min(0, PORT_MESSAGE).max(65535, PORT_MESSAGE).optional(),
+  ),
+  METRICS_HOST: z.preprocess(blankToUndefined, z.string().trim().default("127.0.0.1")),
+  METRICS_TOKEN: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .refine((v) => Buffer.byteLength(v, "utf8") >= 32, "must be at least 32 bytes long")
+      .refine((v) => /^[\x21-\x7e]+$/.test(v), "must be printable ASCII without spaces (it travels in a header)")
+      .optional(),
+  ),
   LOG_LEVEL: z.preprocess(
     blankToUndefined,
     z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
@@ -208,6 +231,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   const problems: string[] = [];
 
   if (isProduction && !v.JWT_SECRET) problems.push("JWT_SECRET is required in production (at least 32 random bytes)");
+  if (isProduction && v.JWT_SECRET && estimateEntropyBits(v.JWT_SECRET) < MIN_PRODUCTION_SECRET_BITS) {
+    problems.push(
+      `JWT_SECRET: must carry at least ${MIN_PRODUCTION_SECRET_BITS} bits of entropy in production (a repeated or patterned value is refused); generate one with: openssl rand -base64 32`,
+    );
+  }
+  if (v.METRICS_PORT !== undefined && v.METRICS_PORT !== 0 && v.METRICS_PORT === v.PORT) {
+    problems.push("METRICS_PORT must differ from PORT (/metrics gets a listener of its own)");
+  }
   const transport = v.MAIL_TRANSPORT ?? (v.RESEND_API_KEY ? "resend" : "log");
   if (transport === "resend" && (!v.RESEND_API_KEY || !v.EMAIL_FROM)) {
     problems.push("RESEND_API_KEY and EMAIL_FROM are both required to send email through Resend");
@@ -256,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     introspection: v.INTROSPECTION ?? !isProduction,
     corsOrigins: v.CORS_ORIGINS,
     logLevel: v.LOG_LEVEL ?? (v.NODE_ENV === "test" ? "silent" : "info"),
+    metrics: { port: v.METRICS_PORT, host: v.METRICS_HOST, token: v.METRICS_TOKEN },
   };
   return deepFreeze(config);
 }

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";
 
-const SECRET = "x".repeat(32);
+// Production refuses low-entropy secrets (API.md §5): a fixed random value, as `openssl rand -base64 32` prints.
+const SECRET = "q3V9xL2mR7pT0wZ8kB4nF6hJ1sD5gY9cA2eU7iO3rW0=";
 
 function problemsOf(env: Record<string, string>): string[] {
   try {

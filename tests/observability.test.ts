@@ -49,7 +49,7 @@ describe("/metrics", () => {
     expect(metricValue(text, 'gatehouse_logins_total{result="failure"}')).toBeGreaterThanOrEqual(1);
     expect(metricValue(text, 'gatehouse_rate_limited_total{limit="login"}')).toBeGreaterThanOrEqual(1);
     expect(metricValue(text, 'gatehouse_graphql_errors_total{code="RATE_LIMITED"}')).toBeGreaterThanOrEqual(1);
-    expect(metricValue(text, 'gatehouse_graphql_request_duration_seconds_count{operation="Login",outcome="OK"}')).toBeGreaterThanOrEqual(1);
+    expect(metricValue(text, 'gatehouse_graphql_request_duration_seconds_count{operation="login",outcome="OK"}')).toBeGreaterThanOrEqual(1);
     expect(metricValue(text, "gatehouse_outbox_pending")).toEqual(expect.any(Number));
     expect(metricValue(text, "gatehouse_outbox_failed")).toBe(0);
     expect(metricValue(text, "gatehouse_outbox_oldest_pending_age_seconds")).toEqual(expect.any(Number));

@@ -5,6 +5,7 @@ import { isDatabaseUnavailable } from "../db/errors.js";
 import { AppError, ErrorCode, type FieldError } from "../errors.js";
 import { safeError } from "../lib/logger.js";
 import type { Context } from "./context.js";
+import { loggedOperationName } from "./operation-label.js";
 
 /** Errors that graphql-js and Apollo raise about the request itself, before any resolver runs. */
 const REQUEST_ERROR_CODES = new Set([
@@ -65,9 +66,7 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, op
         extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, timestamp },
       };
     case "request": {
-      // graphql-js suggests names in more messages (variables, enum values) than Apollo's
-      // hideSchemaDetailsFromClientErrors cleans; in production none of them may map the schema.
-      const message = options.hideSuggestions ? formatted.message.replace(/ ?Did you mean [^?]*\?/g, "") : formatted.message;
+      const message = options.hideSuggestions ? withoutSuggestions(formatted.message) : formatted.message;
       return {
         message,
         ...where,
@@ -86,6 +85,16 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, op
         extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, timestamp },
       };
   }
+}
+
+/**
+ * A request error's message without graphql-js's suggestions. It suggests names in more messages
+ * (variable values, enum values, input fields) than Apollo's hideSchemaDetailsFromClientErrors
+ * cleans, always as " Did you mean …?" at the end of a sentence; in production none of them may map
+ * the schema, and no placeholder is left behind ("[Suggestion hidden]?" was graphql-armor's, now off).
+ */
+export function withoutSuggestions(message: string): string {
+  return message.replace(/ ?Did you mean [^?]*\?/g, "").replace(/ ?\[Suggestion hidden\]\??/g, "").trim();
 }
 
 export interface FormatOptions {
@@ -108,7 +117,7 @@ export function errorLoggingPlugin(): ApolloServerPlugin<Context> {
             const kind = classify({ message: error.message, extensions: error.extensions, ...(error.path ? { path: error.path } : {}) }, error);
             if (kind === "app" || kind === "request") continue;
             const log = contextValue.deps.logger;
-            const entry = { requestId: contextValue.meta.requestId, operationName, path: error.path, err: safeError(unwrapResolverError(error)) };
+            const entry = { requestId: contextValue.meta.requestId, operationName: loggedOperationName(operationName), path: error.path, err: safeError(unwrapResolverError(error)) };
             if (kind === "unavailable") log.warn(entry, "database unavailable");
             else log.error(entry, "unexpected error");
           }

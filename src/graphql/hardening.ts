@@ -41,10 +41,10 @@ export function maxRootFieldsRule(max: number): ValidationRule {
 
 /**
  * graphql-armor's depth, alias, directive, token and cost limits, plus the root-field limit. Field
- * suggestions are blocked in production only (Apollo's hideSchemaDetailsFromClientErrors does the
- * same for its own messages); in development they help whoever explores the API.
+ * suggestions are removed in production only (Apollo's hideSchemaDetailsFromClientErrors for
+ * validation messages, formatError for the rest); in development they help whoever explores the API.
  */
-export function hardening(isProduction: boolean): { plugins: ApolloServerPlugin[]; validationRules: ValidationRule[] } {
+export function hardening(): { plugins: ApolloServerPlugin[]; validationRules: ValidationRule[] } {
   const armor = new ApolloArmor({
     maxDepth: { n: QUERY_LIMITS.maxDepth, ignoreIntrospection: true },
     maxAliases: { n: QUERY_LIMITS.maxAliases },
@@ -53,7 +53,9 @@ export function hardening(isProduction: boolean): { plugins: ApolloServerPlugin[
     // version throws from a request hook, which Apollo answers with a 500.
     maxTokens: { enabled: false },
     costLimit: { maxCost: QUERY_LIMITS.maxCost, ignoreIntrospection: true },
-    blockFieldSuggestion: { enabled: isProduction },
+    // Off: its mask leaves "[Suggestion hidden]?" in variable errors. Apollo's
+    // hideSchemaDetailsFromClientErrors and formatError's withoutSuggestions remove them whole.
+    blockFieldSuggestion: { enabled: false },
   }).protect();
   return {
     plugins: armor.plugins as ApolloServerPlugin[],

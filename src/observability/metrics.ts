@@ -1,7 +1,22 @@
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Database } from "../db/client.js";
 import { rowsOf } from "../db/client.js";
+
+/** gatehouse_outbox_failed counts failures this recent: given-up rows are kept, so an all-time count only grows. */
+export const FAILED_WINDOW_DAYS = 7;
+
+/**
+ * The outbox gauges' one query per scrape. Each part reads email_outbox_unsent_idx (migration 0006):
+ * a range of (status, created_at) entries, never the sent rows that make up most of the table.
+ */
+export function outboxGaugesQuery(): SQL {
+  return sql`select
+    (select count(*) from email_outbox where status = 'PENDING')::int as pending,
+    (select count(*) from email_outbox
+      where status = 'FAILED' and created_at > now() - make_interval(days => ${sql.raw(String(FAILED_WINDOW_DAYS))}))::int as failed,
+    coalesce(extract(epoch from now() - (select min(created_at) from email_outbox where status = 'PENDING')), 0)::float8 as oldest`;
+}
 
 export interface Metrics {
   readonly registry: Registry;
@@ -23,7 +38,7 @@ export function createMetrics(database: Pick<Database, "db" | "pool">): Metrics 
     registry,
     requestDuration: new Histogram({
       name: "gatehouse_graphql_request_duration_seconds",
-      help: "GraphQL requests by operation name and outcome (OK or the first error code).",
+      help: "GraphQL requests by root field (the first one of the operation; other when it is none of the schema's) and outcome (OK or the first error code).",
       labelNames: ["operation", "outcome"],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
@@ -52,12 +67,7 @@ export function createMetrics(database: Pick<Database, "db" | "pool">): Metrics 
   // The three gauges share one query per scrape.
   const readOutbox = () =>
     (outbox ??= db
-      .execute(
-        sql`select count(*) filter (where status = 'PENDING')::int as pending,
-                   count(*) filter (where status = 'FAILED')::int as failed,
-                   coalesce(extract(epoch from now() - min(created_at) filter (where status = 'PENDING')), 0)::float8 as oldest
-            from email_outbox`,
-      )
+      .execute(outboxGaugesQuery())
       .then((r) => rowsOf<{ pending: number; failed: number; oldest: number }>(r)[0] ?? { pending: 0, failed: 0, oldest: 0 })
       .finally(() => setTimeout(() => (outbox = undefined), 0)));
   const gauge = (name: string, help: string, pick: (o: { pending: number; failed: number; oldest: number }) => number) =>
@@ -74,7 +84,11 @@ export function createMetrics(database: Pick<Database, "db" | "pool">): Metrics 
       },
     });
   gauge("gatehouse_outbox_pending", "Emails waiting to be sent.", (o) => o.pending);
-  gauge("gatehouse_outbox_failed", "Emails given up (after 24 h or a final provider refusal).", (o) => o.failed);
+  gauge(
+    "gatehouse_outbox_failed",
+    `Emails given up (after 24 h or a final provider refusal) among those created in the last ${FAILED_WINDOW_DAYS} days.`,
+    (o) => o.failed,
+  );
   gauge("gatehouse_outbox_oldest_pending_age_seconds", "Age of the oldest email still waiting.", (o) => o.oldest);
 
   const pool = database.pool;

@@ -13,6 +13,7 @@ import { requestLogPlugin } from "../graphql/request-log.js";
 import { buildGatehouseSchema } from "../graphql/schema.js";
 import { safeError } from "../lib/logger.js";
 import type { Deps, RequestMeta } from "./deps.js";
+import { publicMetricsRoute } from "./metrics-server.js";
 
 /** Large enough for any real operation, small enough that a body is never a memory problem. */
 export const BODY_LIMIT = "100kb";
@@ -29,7 +30,7 @@ export interface App {
 /** Builds the HTTP application; it does not listen (main.ts and the tests do). */
 export async function createApp(deps: Deps): Promise<App> {
   const { config, logger } = deps;
-  const guard = hardening(config.isProduction);
+  const guard = hardening();
   const apollo = new ApolloServer<Context>({
     schema: await buildGatehouseSchema(),
     introspection: config.introspection,
@@ -55,6 +56,11 @@ export async function createApp(deps: Deps): Promise<App> {
 
   const app = express();
   app.disable("x-powered-by");
+  // First, so every answer has it: routes, 404s, body-parser and error responses.
+  app.use((_req, res, next) => {
+    res.setHeader("X-Content-Type-Options", "nosniff");
+    next();
+  });
   // Without TRUST_PROXY, X-Forwarded-For is ignored and the socket address is the client.
   // `true` trusts exactly one hop (the right-most forwarded address); a list trusts those proxies.
   app.set("trust proxy", config.trustProxy === true ? 1 : config.trustProxy === false ? false : [...config.trustProxy]);
@@ -98,13 +104,16 @@ export async function createApp(deps: Deps): Promise<App> {
     });
   });
 
-  app.get("/metrics", async (_req, res) => {
-    res.setHeader("Content-Type", deps.metrics.registry.contentType);
-    res.send(await deps.metrics.registry.metrics());
-  });
+  // Production: only with METRICS_TOKEN, else the 404 below (METRICS_PORT serves it privately).
+  app.get("/metrics", publicMetricsRoute(deps));
 
   app.use(
     "/graphql",
+    (_req, res, next) => {
+      // Answers carry tokens and personal data: no shared or browser cache may keep them.
+      res.setHeader("Cache-Control", "no-store");
+      next();
+    },
     cors({
       // Explicit origins only (CORS_ORIGINS); none by default. Tokens travel in a header, never cookies.
       origin: config.corsOrigins.length > 0 ? [...config.corsOrigins] : false,

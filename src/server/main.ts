@@ -5,6 +5,7 @@ import { createLogger } from "../lib/logger.js";
 import { safeError } from "../lib/logger.js";
 import { lockDataDir } from "./data-dir-lock.js";
 import { createApp } from "./app.js";
+import { startMetricsServer } from "./metrics-server.js";
 import { bootstrapAdmin, createDeps } from "./runtime.js";
 
 /** Bounded wait for in-flight requests on shutdown. */
@@ -33,6 +34,8 @@ async function main(): Promise<void> {
     server.once("error", reject);
     server.listen(config.port, config.host, resolve);
   });
+  const metricsServer = await startMetricsServer(deps);
+  if (metricsServer) logger.info({ url: `${metricsServer.url}/metrics` }, "metrics listener ready");
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
@@ -52,12 +55,16 @@ async function main(): Promise<void> {
     const force = setTimeout(() => {
       logger.warn("in-flight requests did not finish in time; closing connections");
       server.closeAllConnections();
+      metricsServer?.server.closeAllConnections();
     }, SHUTDOWN_GRACE_MS);
     force.unref();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
+    await Promise.all([
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+      metricsServer?.close(),
+    ]);
     await stop();
     await deps.outbox.stop();
     await deps.database.close();
