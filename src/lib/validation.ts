@@ -24,12 +24,13 @@ const ZERO_WIDTH = /[\u200b-\u200d\u2060\ufeff]/;
 export const fullNameSchema = z
   .string()
   .refine(isWellFormedText, { message: "Full name must be valid Unicode text", abort: true })
+  // Before trim(), which would silently drop a leading or trailing U+FEFF.
+  .refine((v) => !BIDI_CONTROLS.test(v), "Full name must not contain text-direction controls")
+  .refine((v) => !ZERO_WIDTH.test(v), "Full name must not contain invisible characters")
   .trim()
   .min(1, "Full name is required")
   .max(100, "Full name must be at most 100 characters")
-  .refine((v) => !CONTROL_CHARS.test(v), "Full name must not contain control characters")
-  .refine((v) => !BIDI_CONTROLS.test(v), "Full name must not contain text-direction controls")
-  .refine((v) => !ZERO_WIDTH.test(v), "Full name must not contain invisible characters");
+  .refine((v) => !CONTROL_CHARS.test(v), "Full name must not contain control characters");
 
 export const uuidSchema = z.uuid({ message: "Must be a valid ID" });
 
