@@ -20,7 +20,8 @@ let t: TestServer;
 let limited: TestServer;
 beforeAll(async () => {
   t = await startTestServer({ mailTransport: mailbox });
-  limited = await startTestServer({ testDb: t.testDb, env: { RATE_LIMITS: "on" } });
+  // Its outbox worker stays off: mail goes through `t`'s, into the mailbox.
+  limited = await startTestServer({ testDb: t.testDb, env: { RATE_LIMITS: "on" }, outboxWorker: false });
 });
 afterAll(async () => {
   await limited?.close();
