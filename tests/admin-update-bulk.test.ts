@@ -137,7 +137,7 @@ describe("updateUser: changes", () => {
     const admin: TestUser = await signUp(t, { role: "ADMIN" });
     const u: TestUser = await signUp(t);
     const pending = uniqueEmail("pending");
-    const req = await t.gql(`mutation($e: String!) { updateMe(input: { email: $e }) { id } }`, { e: pending }, { token: u.accessToken });
+    const req = await t.gql(`mutation($e: String!, $p: String) { updateMe(input: { email: $e, currentPassword: $p }) { id } }`, { e: pending, p: u.password }, { token: u.accessToken });
     expect(req.body.errors).toBeUndefined();
     expect((await row(u.id)).pendingEmail).toBe(pending);
 

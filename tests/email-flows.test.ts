@@ -216,7 +216,7 @@ describe("resetPassword", () => {
 
 describe("email change", () => {
   const changeEmail = (user: TestUser, email: string): Promise<GqlResponse<{ updateMe: UserView }>> =>
-    t.gql<{ updateMe: UserView }>(UPDATE_ME, { input: { email } }, { token: user.accessToken });
+    t.gql<{ updateMe: UserView }>(UPDATE_ME, { input: { email, currentPassword: user.password } }, { token: user.accessToken });
 
   it("keeps the address until the new one confirms, then swaps it in", async () => {
     const user = await signUp(t);

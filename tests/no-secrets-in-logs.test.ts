@@ -107,7 +107,7 @@ describe("no secret reaches the logs", () => {
     keep("refresh token (after reset)", afterReset.refreshToken);
 
     // email change + its confirmation
-    expect((await ok<{ updateMe: { pendingEmail: string } }>(UPDATE_ME, { input: { email: newEmail } }, afterReset.accessToken)).updateMe.pendingEmail).toBe(newEmail);
+    expect((await ok<{ updateMe: { pendingEmail: string } }>(UPDATE_ME, { input: { email: newEmail, currentPassword: THIRD_PASSWORD } }, afterReset.accessToken)).updateMe.pendingEmail).toBe(newEmail);
     const changeToken = keep("email-change token", mailbox.tokenFrom(await mailbox.waitFor(newEmail, /Confirm your new email/), "verify-email"));
     expect((await ok<{ verifyEmail: { email: string } }>(VERIFY, { token: changeToken })).verifyEmail.email).toBe(newEmail);
 

@@ -1,10 +1,8 @@
 import { availableParallelism } from "node:os";
 import { hash, verify } from "@node-rs/argon2";
 import pLimit from "p-limit";
-import { ZxcvbnFactory } from "@zxcvbn-ts/core";
-import * as common from "@zxcvbn-ts/language-common";
-import * as en from "@zxcvbn-ts/language-en";
 import type { FieldError } from "../errors.js";
+import { estimateStrength } from "./password-strength.js";
 
 export interface Hasher {
   hash(password: string): Promise<string>;
@@ -56,15 +54,10 @@ export const PASSWORD_MAX_LENGTH = 128;
 /** zxcvbn scores 0..4; 3 is "safely unguessable: moderate protection from offline slow-hash scenario". */
 export const PASSWORD_MIN_SCORE = 3;
 
-const zxcvbn = new ZxcvbnFactory({
-  dictionary: { ...common.dictionary, ...en.dictionary },
-  graphs: common.adjacencyGraphs,
-  translations: en.translations,
-});
-
 /**
  * The password policy of API.md §4. Returns the problem for `field`, or null when the password is
  * acceptable. `context` feeds the estimator words it must treat as guessable (the user's own name and address).
+ * The estimate never holds the event loop for long, whatever the length (see estimateStrength).
  */
 export async function checkPasswordPolicy(
   password: string,
@@ -81,10 +74,7 @@ export async function checkPasswordPolicy(
     return { field, message: "Password must not contain your email address" };
   }
   const userInputs = [localPart, ...(context.fullName ?? "").toLowerCase().split(/\s+/)].filter((w) => w.length >= 3);
-  const result = await zxcvbn.check(password, userInputs);
-  if (result.score < PASSWORD_MIN_SCORE) {
-    const hint = [result.feedback.warning, ...result.feedback.suggestions].filter(Boolean).join(" ");
-    return { field, message: `Password is too weak${hint ? `: ${hint}` : ""}` };
-  }
+  const { score, hint } = await estimateStrength(password, userInputs);
+  if (score < PASSWORD_MIN_SCORE) return { field, message: `Password is too weak${hint ? `: ${hint}` : ""}` };
   return null;
 }

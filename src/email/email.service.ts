@@ -15,6 +15,7 @@ import { enqueueEmail } from "./outbox.js";
 import {
   emailChangeConfirmation,
   emailChangeNotice,
+  greetingName,
   passwordChangedEmail,
   passwordResetEmail,
   verificationEmail,
@@ -27,9 +28,9 @@ const INVALID_TOKEN = "This link is invalid, expired or already used";
 const tokenSchema = z.object({ token: z.string().trim().min(1, "Token is required").max(256, INVALID_TOKEN) });
 
 /** Writes a verification token and its email; call inside the transaction that creates or changes the user. */
-export async function queueVerificationEmail(tx: Queryable, config: Deps["config"], user: Pick<UserRow, "id" | "email" | "fullName">): Promise<void> {
+export async function queueVerificationEmail(tx: Queryable, config: Deps["config"], user: Pick<UserRow, "id" | "email">): Promise<void> {
   const token = await issueEmailToken(tx, user.id, "VERIFY_EMAIL", user.email);
-  await enqueueEmail(tx, verificationEmail(config, user.email, user.fullName, token));
+  await enqueueEmail(tx, verificationEmail(config, user.email, token));
 }
 
 /**
@@ -106,7 +107,7 @@ export async function requestPasswordReset(deps: EmailDeps, rawEmail: string, me
     const eligible = user !== null && user.isActive && user.deletedAt === null;
     if (eligible) {
       const token = await issueEmailToken(tx, user.id, "RESET_PASSWORD", user.email);
-      await enqueueEmail(tx, passwordResetEmail(deps.config, user.email, user.fullName, token));
+      await enqueueEmail(tx, passwordResetEmail(deps.config, user.email, greetingName(user), token));
     }
     await recordAudit(tx, {
       action: "user.password_reset_requested",
@@ -166,14 +167,16 @@ export async function resetPassword(deps: EmailDeps & Pick<Deps, "hasher">, inpu
 /**
  * Starts an email change inside the caller's transaction: the new address goes to pendingEmail, a
  * confirmation link to it and a notice to the old address. CONFLICT when another account has it.
+ * The caller has checked the current password and the emailChange limit (updateMe).
  */
 export async function requestEmailChange(tx: Queryable, config: Deps["config"], me: UserRow, newEmail: string, ip: string | null): Promise<void> {
   const owner = await findUserByEmail(tx, newEmail);
   if (owner && owner.id !== me.id) throw conflict("An account with this email already exists");
   await tx.update(users).set({ pendingEmail: newEmail, updatedAt: sql`now()` }).where(eq(users.id, me.id));
   const token = await issueEmailToken(tx, me.id, "CHANGE_EMAIL", newEmail);
-  await enqueueEmail(tx, emailChangeConfirmation(config, newEmail, me.fullName, token));
-  await enqueueEmail(tx, emailChangeNotice(config, me.email, me.fullName, newEmail));
+  // Neither the new address (not confirmed) nor an unverified old one is greeted by name.
+  await enqueueEmail(tx, emailChangeConfirmation(config, newEmail, token));
+  await enqueueEmail(tx, emailChangeNotice(config, me.email, greetingName(me), newEmail));
   await recordAudit(tx, {
     action: "user.email_change_requested",
     actorId: me.id,

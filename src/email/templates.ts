@@ -1,4 +1,5 @@
 import type { Config } from "../config.js";
+import type { UserRow } from "../db/schema.js";
 
 export interface RenderedEmail {
   template: string;
@@ -31,11 +32,21 @@ function text(paragraphs: string[], url?: string): string {
   return [...paragraphs, ...(url ? [url] : [])].join("\n\n");
 }
 
+/**
+ * The name to greet a user's address with, or null. A name is only for an address the account has
+ * confirmed (API.md §5): whoever typed an address they do not own must not get mail saying
+ * "Hello <their chosen text>" into a stranger's inbox, a phishing vector.
+ */
+export const greetingName = (user: Pick<UserRow, "fullName" | "emailVerified">): string | null => (user.emailVerified ? user.fullName : null);
+
+const hello = (fullName: string | null) => (fullName ? `Hello ${fullName},` : "Hello,");
+
 const link = (config: Links, path: string, token: string) => `${config.appBaseUrl}/${path}?token=${encodeURIComponent(token)}`;
 
-export function verificationEmail(config: Links, to: string, fullName: string, token: string): RenderedEmail {
+/** To an address not confirmed yet, by definition: it greets no one by name. */
+export function verificationEmail(config: Links, to: string, token: string): RenderedEmail {
   const url = link(config, "verify-email", token);
-  const lines = [`Hello ${fullName},`, `Confirm your email address for ${config.appName} with this link. It works once, for 24 hours.`];
+  const lines = [hello(null), `Confirm your email address for ${config.appName} with this link. It works once, for 24 hours.`];
   const after = ["If you did not create an account, ignore this email."];
   return {
     template: "verify-email",
@@ -46,10 +57,11 @@ export function verificationEmail(config: Links, to: string, fullName: string, t
   };
 }
 
-export function emailChangeConfirmation(config: Links, to: string, fullName: string, token: string): RenderedEmail {
+/** To the new address, not confirmed yet: it greets no one by name. */
+export function emailChangeConfirmation(config: Links, to: string, token: string): RenderedEmail {
   const url = link(config, "verify-email", token);
   const lines = [
-    `Hello ${fullName},`,
+    hello(null),
     `Confirm that ${to} is the new email address of your ${config.appName} account. The link works once, for 24 hours; your address changes only when you open it.`,
   ];
   const after = ["If you did not ask for this, ignore this email: nothing changes."];
@@ -62,11 +74,12 @@ export function emailChangeConfirmation(config: Links, to: string, fullName: str
   };
 }
 
-export function emailChangeNotice(config: Links, to: string, fullName: string, newEmail: string): RenderedEmail {
+/** To the old address: what is happening, and how to undo it when it was not the owner. */
+export function emailChangeNotice(config: Links, to: string, fullName: string | null, newEmail: string): RenderedEmail {
   const lines = [
-    `Hello ${fullName},`,
-    `Someone asked to change the email address of your ${config.appName} account to ${newEmail}. It changes only when that address confirms.`,
-    "If this was not you, change your password now and contact support.",
+    hello(fullName),
+    `Someone asked to change the email address of your ${config.appName} account to ${newEmail}. Nothing changes unless that address confirms the change; until then, this address stays the account's.`,
+    `If this was not you: sign in to ${config.appName}, set your email to this address (${to}) again, which cancels the change, and change your password, since whoever asked knew it.`,
   ];
   return {
     template: "email-change-notice",
@@ -77,9 +90,9 @@ export function emailChangeNotice(config: Links, to: string, fullName: string, n
   };
 }
 
-export function passwordResetEmail(config: Links, to: string, fullName: string, token: string): RenderedEmail {
+export function passwordResetEmail(config: Links, to: string, fullName: string | null, token: string): RenderedEmail {
   const url = link(config, "reset-password", token);
-  const lines = [`Hello ${fullName},`, `Choose a new password for ${config.appName} with this link. It works once, for 1 hour.`];
+  const lines = [hello(fullName), `Choose a new password for ${config.appName} with this link. It works once, for 1 hour.`];
   const after = ["If you did not ask for a reset, ignore this email: your password stays as it is."];
   return {
     template: "reset-password",
@@ -90,9 +103,9 @@ export function passwordResetEmail(config: Links, to: string, fullName: string, 
   };
 }
 
-export function passwordChangedEmail(config: Links, to: string, fullName: string): RenderedEmail {
+export function passwordChangedEmail(config: Links, to: string, fullName: string | null): RenderedEmail {
   const lines = [
-    `Hello ${fullName},`,
+    hello(fullName),
     `The password of your ${config.appName} account was just changed, and every session was signed out.`,
     "If this was not you, reset your password now and contact support.",
   ];

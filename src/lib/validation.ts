@@ -9,11 +9,24 @@ export const emailSchema = z
   .max(254, "Email must be at most 254 characters")
   .pipe(z.email({ message: "Enter a valid email address" }));
 
+// In a "u" regex a surrogate pair is one code point: only a lone surrogate is \p{Cs}.
+const LONE_SURROGATE = /\p{Cs}/u;
+/** False for a string with a lone surrogate (String.prototype.isWellFormed, which ES2023 lacks). */
+export const isWellFormedText = (s: string): boolean => !LONE_SURROGATE.test(s);
+
 // Control characters in a display name only ever serve to break someone's log or UI.
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+// Bidi controls reorder the text around a name ("Bob\u202Enimda" shows as "Bobadmin"); zero-width
+// characters make two names that look the same differ. API.md §5.
+const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/;
+const ZERO_WIDTH = /[\u200b-\u200d\u2060\ufeff]/;
 
 export const fullNameSchema = z
   .string()
+  .refine(isWellFormedText, { message: "Full name must be valid Unicode text", abort: true })
+  // Before trim(), which would silently drop a leading or trailing U+FEFF.
+  .refine((v) => !BIDI_CONTROLS.test(v), "Full name must not contain text-direction controls")
+  .refine((v) => !ZERO_WIDTH.test(v), "Full name must not contain invisible characters")
   .trim()
   .min(1, "Full name is required")
   .max(100, "Full name must be at most 100 characters")
@@ -22,12 +35,30 @@ export const fullNameSchema = z
 export const uuidSchema = z.uuid({ message: "Must be a valid ID" });
 
 /**
+ * Strings that are not well-formed UTF-16 (a lone surrogate, which JSON's "\ud800" can carry): the
+ * database refuses them inside JSON (an audit row) and silently replaces them elsewhere, so one never
+ * goes further than this. Paths as in parseInput's field names.
+ */
+function illFormedStrings(value: unknown, path: string[] = [], out: FieldError[] = []): FieldError[] {
+  if (typeof value === "string") {
+    if (!isWellFormedText(value)) out.push({ field: path.join(".") || "input", message: "Must be valid Unicode text" });
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => illFormedStrings(v, [...path, String(i)], out));
+  } else if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) illFormedStrings(v, [...path, k], out);
+  }
+  return out;
+}
+
+/**
  * Parses `input` with `schema`, or throws BAD_USER_INPUT naming every bad field (path joined with
- * dots, prefixed with `prefix` when the input is nested under an argument such as `input`).
+ * dots, prefixed with `prefix` when the input is nested under an argument such as `input`). A string
+ * that is not well-formed Unicode is refused here, for every input of every service, whatever its schema.
  */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, extraErrors: FieldError[] = []): z.output<S> {
+  const fields: FieldError[] = [];
+  for (const e of [...illFormedStrings(input), ...extraErrors]) if (!fields.some((f) => f.field === e.field)) fields.push(e);
   const result = schema.safeParse(input);
-  const fields = [...extraErrors];
   if (!result.success) {
     for (const issue of result.error.issues) {
       const field = issue.path.map(String).join(".") || "input";

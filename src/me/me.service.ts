@@ -7,23 +7,44 @@ import { checkPasswordPolicy } from "../auth/password.js";
 import { createSession, revokeUserSessions } from "../auth/sessions.service.js";
 import { emailTokens, users, type UserRow } from "../db/schema.js";
 import { requestEmailChange } from "../email/email.service.js";
-import { badInput, forbidden, unauthenticated, type FieldError } from "../errors.js";
+import { badInput, forbidden, unauthenticated } from "../errors.js";
 import { emailSchema, fullNameSchema, parseInput } from "../lib/validation.js";
 import type { Deps, RequestMeta } from "../server/deps.js";
 import { isActiveAdmin, lockAdminInvariant, lockUserById, otherActiveAdminExists } from "../users/users.repo.js";
 import type { ChangePasswordInput, UpdateMeInput } from "./me.types.js";
 
-const updateMeSchema = z.object({ fullName: fullNameSchema.nullish(), email: emailSchema.nullish() });
+const updateMeSchema = z.object({
+  fullName: fullNameSchema.nullish(),
+  email: emailSchema.nullish(),
+  // Only checked against the hash; the cap keeps argon2 from hashing megabytes.
+  currentPassword: z.string().max(1024, "Current password is incorrect").nullish(),
+});
 
 /**
  * Changes the caller's own profile: the name at once; a new email only through pendingEmail and a
  * confirmation link (see requestEmailChange). Role and status are not inputs: a user never changes them.
+ * A new email needs the current password, so a stolen access token alone cannot move the account to
+ * another mailbox (API.md §5); those calls are rate-limited per user, counted before the password
+ * check, so the limit also bounds password guessing. Sending the current address cancels a pending
+ * change: it needs neither, since it only undoes (it is how an owner reverts a change they did not make).
  */
-export async function updateMe(deps: Pick<Deps, "db" | "config" | "outbox">, me: UserRow, input: UpdateMeInput, meta: RequestMeta): Promise<UserRow> {
-  const { fullName, email } = parseInput(updateMeSchema, input);
+export async function updateMe(
+  deps: Pick<Deps, "db" | "config" | "outbox" | "hasher" | "rateLimiter">,
+  me: UserRow,
+  input: UpdateMeInput,
+  meta: RequestMeta,
+): Promise<UserRow> {
+  const { fullName, email, currentPassword } = parseInput(updateMeSchema, input);
   const nameChanges = fullName != null && fullName !== me.fullName;
   const emailRequested = email != null && email !== me.email;
   const cancelsPending = email != null && email === me.email && me.pendingEmail !== null;
+  if (emailRequested) {
+    await deps.rateLimiter.check("emailChange", `user=${me.id}`);
+    if (!currentPassword) throw badInput([{ field: "currentPassword", message: "Enter your current password to change your email" }]);
+    if (!(await deps.hasher.verify(me.passwordHash, currentPassword))) {
+      throw badInput([{ field: "currentPassword", message: "Current password is incorrect" }]);
+    }
+  }
   if (!nameChanges && !emailRequested && !cancelsPending) return me;
 
   const updated = await deps.db.transaction(async (tx) => {
@@ -56,7 +77,7 @@ const changePasswordSchema = z.object({
 });
 
 /**
- * Checks the current password, applies the policy to the new one, revokes every session (this one
+ * Checks the current password, then applies the policy to the new one, revokes every session (this one
  * included: its access token stops working at the next request) and opens a fresh one for the caller.
  */
 export async function changePassword(
@@ -65,19 +86,15 @@ export async function changePassword(
   input: ChangePasswordInput,
   meta: RequestMeta,
 ): Promise<AuthPayload> {
-  const extra: FieldError[] = [];
-  if (typeof input.newPassword === "string") {
-    if (input.newPassword === input.currentPassword) {
-      extra.push({ field: "newPassword", message: "New password must differ from the current one" });
-    } else {
-      const problem = await checkPasswordPolicy(input.newPassword, "newPassword", me);
-      if (problem) extra.push(problem);
-    }
-  }
-  const { currentPassword, newPassword } = parseInput(changePasswordSchema, input, extra);
+  // The current password first: without it the policy (the strength estimator) never runs, so a stolen
+  // access token buys neither a strength oracle nor CPU.
+  const { currentPassword, newPassword } = parseInput(changePasswordSchema, input);
   if (!(await deps.hasher.verify(me.passwordHash, currentPassword))) {
     throw badInput([{ field: "currentPassword", message: "Current password is incorrect" }]);
   }
+  if (newPassword === currentPassword) throw badInput([{ field: "newPassword", message: "New password must differ from the current one" }]);
+  const problem = await checkPasswordPolicy(newPassword, "newPassword", me);
+  if (problem) throw badInput([problem]);
   const passwordHash = await deps.hasher.hash(newPassword);
   const result = await deps.db.transaction(async (tx) => {
     const [updated] = await tx

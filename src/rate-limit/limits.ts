@@ -13,6 +13,8 @@ export const DEFAULT_LIMITS = {
   changePassword: { max: 3, window: "1h" },
   resendVerificationEmail: { max: 3, window: "1h" },
   refreshToken: { max: 30, window: "1m" },
+  // updateMe calls that ask for a new address, per user (API.md §5): each sends two emails and checks the password.
+  emailChange: { max: 5, window: "1h" },
 } as const;
 
 export type LimitName = keyof typeof DEFAULT_LIMITS;
