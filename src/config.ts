@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import ms from "ms";
 import { z } from "zod";
 import { estimateEntropyBits, MIN_PRODUCTION_SECRET_BITS } from "./lib/entropy.js";
+import { deriveSecret } from "./lib/sealed.js";
 import { DEFAULT_LIMITS, LIMIT_NAMES, limitEnvName, type Limit, type LimitName } from "./rate-limit/limits.js";
 
 /**
@@ -29,6 +30,11 @@ export interface Config {
     /** Seconds. */
     readonly refreshTtl: number;
   };
+  /**
+   * Root of the keys that encrypt data at rest (lib/sealed.ts derives one key per purpose from it):
+   * ENCRYPTION_SECRET, else derived from JWT_SECRET under a label of its own.
+   */
+  readonly encryptionSecret: string;
   readonly appBaseUrl: string;
   /** The product name in emails. */
   readonly appName: string;
@@ -129,6 +135,13 @@ const schema = z.object({
   REDIS_URL: url(["redis:", "rediss:"]),
   REDIS_PREFIX: z.preprocess(blankToUndefined, z.string().max(100).default("gatehouse:")),
   JWT_SECRET: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .refine((v) => Buffer.byteLength(v, "utf8") >= 32, "must be at least 32 bytes long")
+      .optional(),
+  ),
+  ENCRYPTION_SECRET: z.preprocess(
     blankToUndefined,
     z
       .string()
@@ -270,6 +283,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       accessTtl: v.ACCESS_TOKEN_TTL,
       refreshTtl: v.REFRESH_TOKEN_TTL,
     },
+    // Optional for now: without it, changing JWT_SECRET also makes queued email bodies unreadable.
+    encryptionSecret: v.ENCRYPTION_SECRET ?? deriveSecret(secret, "gatehouse encryption secret from JWT_SECRET v1"),
     appBaseUrl: v.APP_BASE_URL,
     appName: v.APP_NAME,
     mail: { transport, resendApiKey: v.RESEND_API_KEY, from: v.EMAIL_FROM, resendBaseUrl: v.RESEND_BASE_URL?.replace(/\/+$/, "") },

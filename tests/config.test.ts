@@ -91,3 +91,19 @@ describe("config", () => {
     expect(loadConfig({ DATA_DIR: dir, JWT_SECRET: SECRET }, { persistDevSecret: true }).jwt.secret).toBe(SECRET);
   });
 });
+
+describe("ENCRYPTION_SECRET", () => {
+  it("is used as it is when set, and refused under 32 bytes with its name", () => {
+    const secret = "e".repeat(32);
+    expect(loadConfig({ JWT_SECRET: SECRET, ENCRYPTION_SECRET: secret }).encryptionSecret).toBe(secret);
+    expect(problemsOf({ ENCRYPTION_SECRET: "short" })).toEqual(["ENCRYPTION_SECRET: must be at least 32 bytes long"]);
+  });
+
+  it("when unset, is derived from JWT_SECRET: stable for one JWT_SECRET, never equal to it, different for another", () => {
+    const derived = loadConfig({ JWT_SECRET: SECRET }).encryptionSecret;
+    expect(loadConfig({ JWT_SECRET: SECRET }).encryptionSecret).toBe(derived);
+    expect(derived).not.toBe(SECRET);
+    expect(Buffer.byteLength(derived)).toBeGreaterThanOrEqual(32);
+    expect(loadConfig({ JWT_SECRET: "y".repeat(32) }).encryptionSecret).not.toBe(derived);
+  });
+});

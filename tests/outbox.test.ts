@@ -7,7 +7,7 @@ import { createResendTransport } from "../src/email/transport.js";
 import { REGISTER } from "./support/flows.js";
 import { startFakeResend, resendEnv, type FakeResend } from "./support/fake-resend.js";
 import { captureLogs } from "./support/logs.js";
-import { STRONG_PASSWORD, startTestServer, uniqueEmail, type TestServer } from "./support/server.js";
+import { STRONG_PASSWORD, TEST_JWT_SECRET, startTestServer, uniqueEmail, type TestServer } from "./support/server.js";
 
 let fake: FakeResend;
 let t: TestServer;
@@ -140,7 +140,7 @@ describe("outbox delivery through Resend", () => {
 
   it("stops gracefully after the send in progress", async () => {
     fake.delayMs = 300;
-    const worker = createOutboxWorker({ db: t.deps.db, logger }, createResendTransport(t.config.mail), { pollIntervalMs: 25 });
+    const worker = createOutboxWorker({ db: t.deps.db, logger, config: t.config }, createResendTransport(t.config.mail), { pollIntervalMs: 25 });
     await register();
     worker.start();
     await fake.nextRequest();
@@ -153,14 +153,14 @@ describe("outbox delivery through Resend", () => {
     const n = 30;
     await t.deps.db.transaction(async (tx) => {
       for (let i = 0; i < n; i++) {
-        await enqueueEmail(tx, { template: "test", to: `bulk${i}@example.com`, subject: `#${i}`, text: "t", html: "<p>h</p>" });
+        await enqueueEmail(tx, t.config, { template: "test", to: `bulk${i}@example.com`, subject: `#${i}`, text: "t", html: "<p>h</p>" });
       }
     });
     // On PostgreSQL the second worker has its own pool, as a second instance would.
     const other: Database | undefined = t.testDb.url ? await openDatabase({ url: t.testDb.url, max: 2 }) : undefined;
     try {
       const transport = createResendTransport(t.config.mail);
-      const workers = [t.deps.db, other?.db ?? t.deps.db].map((db) => createOutboxWorker({ db, logger }, transport));
+      const workers = [t.deps.db, other?.db ?? t.deps.db].map((db) => createOutboxWorker({ db, logger, config: t.config }, transport));
       const drain = async (w: (typeof workers)[number]) => {
         while ((await w.runOnce()) > 0);
       };
@@ -173,5 +173,94 @@ describe("outbox delivery through Resend", () => {
     expect(new Set(fake.deliveries.map((d) => d.body.to)).size).toBe(n);
     const statuses = await t.deps.db.select({ status: emailOutbox.status }).from(emailOutbox).where(eq(emailOutbox.status, "SENT"));
     expect(statuses).toHaveLength(n);
+  });
+});
+
+describe("outbox bodies at rest", () => {
+  const VERIFY = "mutation ($token: String!) { verifyEmail(token: $token) { email emailVerified } }";
+  const sealedShape = /^v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+$/;
+
+  it("holds no live link in clear text during a provider outage, and delivers the right link after it", async () => {
+    const email = await register();
+    fake.mode = "down";
+    await t.deps.outbox.runOnce();
+    const [pending] = await rows();
+    expect(pending).toMatchObject({ status: "PENDING", attempts: 1 });
+    for (const body of [pending!.textBody!, pending!.htmlBody!]) {
+      expect(body).toMatch(sealedShape);
+      for (const clear of ["token=", "verify-email", "localhost:3000", "Hello", "Mail Reader", "<p>"]) {
+        expect(body).not.toContain(clear);
+        expect(Buffer.from(body.split(".")[2]!, "base64url").toString("latin1")).not.toContain(clear);
+      }
+    }
+
+    fake.mode = "up";
+    await makeDue();
+    await t.deps.outbox.runOnce();
+    const delivered = fake.deliveries[0]!.body;
+    expect(delivered.to).toBe(email);
+    const token = /\/verify-email\?token=([A-Za-z0-9_%-]+)/.exec(delivered.text)?.[1];
+    expect(token).toBeDefined();
+    expect(delivered.html).toContain(`http://localhost:3000/verify-email?token=${token}`);
+    for (const body of [pending!.textBody!, pending!.htmlBody!]) expect(body).not.toContain(token);
+    expect((await t.gql(VERIFY, { token: decodeURIComponent(token!) })).body.data).toEqual({ verifyEmail: { email, emailVerified: true } });
+    expect((await rows())[0]).toMatchObject({ status: "SENT", textBody: null, htmlBody: null });
+  });
+
+  it("gives up a row whose ciphertext was altered (authentication fails), logs it without secrets, and sends the rest", async () => {
+    const altered = await register();
+    const intact = await register();
+    const [row] = await t.deps.db.select().from(emailOutbox).where(eq(emailOutbox.toAddress, altered));
+    const [version, iv, body] = row!.textBody!.split(".") as [string, string, string];
+    const bytes = Buffer.from(body, "base64url");
+    bytes[0]! ^= 0x01;
+    await t.deps.db.update(emailOutbox).set({ textBody: `${version}.${iv}.${bytes.toString("base64url")}` }).where(eq(emailOutbox.id, row!.id));
+    lines.length = 0;
+
+    expect(await t.deps.outbox.runOnce()).toBe(2);
+    expect(fake.deliveries.map((d) => d.body.to)).toEqual([intact]);
+    const [failed] = await t.deps.db.select().from(emailOutbox).where(eq(emailOutbox.id, row!.id));
+    expect(failed).toMatchObject({ status: "FAILED", attempts: 1, lastError: "body cannot be decrypted", textBody: null, htmlBody: null });
+    const line = lines.find((l) => l.includes(row!.id));
+    expect(line).toMatch(/email given up: its body cannot be decrypted/);
+    for (const secret of [TEST_JWT_SECRET, t.config.encryptionSecret, iv, body]) expect(line).not.toContain(secret);
+  });
+
+  it("gives up, and does not crash on, rows sealed under another secret (ENCRYPTION_SECRET changed)", async () => {
+    await register();
+    await register();
+    const logs = captureLogs();
+    const other = createOutboxWorker(
+      { db: t.deps.db, logger: logs.logger, config: { encryptionSecret: "a-different-encryption-secret-32-bytes-long" } },
+      createResendTransport(t.config.mail),
+    );
+    expect(await other.runOnce()).toBe(2);
+    expect(fake.deliveries).toHaveLength(0);
+    expect((await rows()).map((r) => r.status)).toEqual(["FAILED", "FAILED"]);
+    expect(logs.lines.filter((l) => l.includes("cannot be decrypted"))).toHaveLength(2);
+  });
+
+  it("uses ENCRYPTION_SECRET when set: another instance with the same secret opens what this one sealed", async () => {
+    const secret = "shared-encryption-secret-for-two-instances!";
+    const first = await startTestServer({ env: { ...resendEnv(fake), ENCRYPTION_SECRET: secret }, testDb: t.testDb, outboxWorker: false, logger });
+    try {
+      const email = uniqueEmail("shared");
+      await first.gql(REGISTER, { input: { email, password: STRONG_PASSWORD, fullName: "Shared" } });
+      expect(first.config.encryptionSecret).toBe(secret);
+      // This file's server has no ENCRYPTION_SECRET: its secret is derived from JWT_SECRET, and differs.
+      expect(t.config.encryptionSecret).not.toBe(secret);
+      expect(t.config.encryptionSecret).not.toBe(TEST_JWT_SECRET);
+      const second = createOutboxWorker({ db: t.deps.db, logger, config: { encryptionSecret: secret } }, createResendTransport(t.config.mail));
+      expect(await second.runOnce()).toBe(1);
+      expect(fake.deliveries.map((d) => d.body.to)).toEqual([email]);
+    } finally {
+      await first.close();
+    }
+  });
+
+  it("sends a row written before bodies were sealed as it is", async () => {
+    await t.deps.db.insert(emailOutbox).values({ template: "legacy", toAddress: "legacy@example.com", subject: "Old", textBody: "plain", htmlBody: "<p>plain</p>" });
+    await t.deps.outbox.runOnce();
+    expect(fake.deliveries.map((d) => [d.body.text, d.body.html])).toEqual([["plain", "<p>plain</p>"]]);
   });
 });

@@ -1,9 +1,10 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { recordAudit } from "../audit/audit.service.js";
 import { revokeUserSessions } from "../auth/sessions.service.js";
 import { isUniqueViolation } from "../db/errors.js";
-import { emailTokens, users, type UserRow } from "../db/schema.js";
+import { users, type UserRow } from "../db/schema.js";
+import { ALL_EMAIL_TOKEN_KINDS, deleteUnusedEmailTokens } from "../email/email-tokens.js";
 import { conflict, forbidden, notFound } from "../errors.js";
 import { emailSchema, fullNameSchema, parseId, parseInput } from "../lib/validation.js";
 import type { Deps, RequestMeta } from "../server/deps.js";
@@ -80,7 +81,7 @@ export async function updateUser(
         .returning();
       if (set.isActive === false) await revokeUserSessions(tx, id, "deactivated_by_admin");
       if (set.email) {
-        await tx.delete(emailTokens).where(and(eq(emailTokens.userId, id), isNull(emailTokens.usedAt)));
+        await deleteUnusedEmailTokens(tx, id, ALL_EMAIL_TOKEN_KINDS);
       }
       await recordAudit(tx, {
         action: "admin.user_updated",

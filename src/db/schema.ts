@@ -149,7 +149,8 @@ export const emailOutbox = pgTable(
     template: text("template").notNull(),
     toAddress: text("to_address").notNull(),
     subject: text("subject").notNull(),
-    // Bodies hold single-use links: they are cleared once the row is sent or given up.
+    // Bodies hold single-use links: sealed at rest (lib/sealed.ts, opened only to send), and
+    // cleared once the row is sent or given up.
     textBody: text("text_body"),
     htmlBody: text("html_body"),
     status: outboxStatus("status").notNull().default("PENDING"),

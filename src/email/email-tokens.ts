@@ -9,12 +9,28 @@ export const EMAIL_TOKEN_TTL_SECONDS: Record<EmailTokenKind, number> = {
   RESET_PASSWORD: 3600,
 };
 
+/** Every kind, for a change (an admin's new address) after which no link sent before proves anything. */
+export const ALL_EMAIL_TOKEN_KINDS = Object.keys(EMAIL_TOKEN_TTL_SECONDS) as EmailTokenKind[];
+
+/**
+ * Kills the unused tokens of these kinds for a user: their links stop working at once. Call it in the
+ * transaction of the change that makes them stale. Resolves with how many were live or expired-unused.
+ */
+export async function deleteUnusedEmailTokens(tx: Queryable, userId: string, kinds: readonly EmailTokenKind[]): Promise<number> {
+  if (kinds.length === 0) return 0;
+  const gone = await tx
+    .delete(emailTokens)
+    .where(and(eq(emailTokens.userId, userId), inArray(emailTokens.kind, [...kinds]), isNull(emailTokens.usedAt)))
+    .returning({ kind: emailTokens.kind });
+  return gone.length;
+}
+
 /**
  * Issues a token of `kind` for `email` (256 random bits; only the hash is kept). Older unused tokens
  * of the same kind for the user stop working: only the newest link in someone's inbox is live.
  */
 export async function issueEmailToken(tx: Queryable, userId: string, kind: EmailTokenKind, email: string): Promise<string> {
-  await tx.delete(emailTokens).where(and(eq(emailTokens.userId, userId), eq(emailTokens.kind, kind), isNull(emailTokens.usedAt)));
+  await deleteUnusedEmailTokens(tx, userId, [kind]);
   const token = generateOpaqueToken();
   await tx.insert(emailTokens).values({
     tokenHash: hashToken(token),

@@ -1,16 +1,16 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { recordAudit } from "../audit/audit.service.js";
 import { checkPasswordPolicy } from "../auth/password.js";
 import { revokeUserSessions } from "../auth/sessions.service.js";
 import type { Queryable } from "../db/client.js";
 import { isUniqueViolation } from "../db/errors.js";
-import { emailTokens, users, type UserRow } from "../db/schema.js";
+import { users, type UserRow } from "../db/schema.js";
 import { badInput, conflict, type FieldError } from "../errors.js";
 import { emailSchema, parseInput } from "../lib/validation.js";
 import type { Deps, RequestMeta } from "../server/deps.js";
 import { findUserByEmail, findUserById, lockUserById } from "../users/users.repo.js";
-import { consumeEmailToken, findLiveEmailToken, issueEmailToken } from "./email-tokens.js";
+import { consumeEmailToken, deleteUnusedEmailTokens, findLiveEmailToken, issueEmailToken } from "./email-tokens.js";
 import { enqueueEmail } from "./outbox.js";
 import {
   emailChangeConfirmation,
@@ -30,7 +30,16 @@ const tokenSchema = z.object({ token: z.string().trim().min(1, "Token is require
 /** Writes a verification token and its email; call inside the transaction that creates or changes the user. */
 export async function queueVerificationEmail(tx: Queryable, config: Deps["config"], user: Pick<UserRow, "id" | "email">): Promise<void> {
   const token = await issueEmailToken(tx, user.id, "VERIFY_EMAIL", user.email);
-  await enqueueEmail(tx, verificationEmail(config, user.email, token));
+  await enqueueEmail(tx, config, verificationEmail(config, user.email, token));
+}
+
+/** Writes the "your password was changed" notice to the account's address (reset and change alike). */
+export async function queuePasswordChangedNotice(
+  tx: Queryable,
+  config: Deps["config"],
+  user: Pick<UserRow, "email" | "fullName" | "emailVerified">,
+): Promise<void> {
+  await enqueueEmail(tx, config, passwordChangedEmail(config, user.email, greetingName(user)));
 }
 
 /**
@@ -64,8 +73,8 @@ export async function verifyEmail(deps: Pick<Deps, "db">, rawToken: string, meta
         .set({ email: spent.email, pendingEmail: null, emailVerified: true, updatedAt: sql`now()` })
         .where(eq(users.id, user.id))
         .returning();
-      // A verification link for the old address must not verify anything any more.
-      await tx.delete(emailTokens).where(and(eq(emailTokens.userId, user.id), eq(emailTokens.kind, "VERIFY_EMAIL"), isNull(emailTokens.usedAt)));
+      // Links sent to the old address must not verify it, nor reset the password of the account it left.
+      await deleteUnusedEmailTokens(tx, user.id, ["VERIFY_EMAIL", "RESET_PASSWORD"]);
       await recordAudit(tx, {
         action: "user.email_changed",
         actorId: user.id,
@@ -107,7 +116,7 @@ export async function requestPasswordReset(deps: EmailDeps, rawEmail: string, me
     const eligible = user !== null && user.isActive && user.deletedAt === null;
     if (eligible) {
       const token = await issueEmailToken(tx, user.id, "RESET_PASSWORD", user.email);
-      await enqueueEmail(tx, passwordResetEmail(deps.config, user.email, greetingName(user), token));
+      await enqueueEmail(tx, deps.config, passwordResetEmail(deps.config, user.email, greetingName(user), token));
     }
     await recordAudit(tx, {
       action: "user.password_reset_requested",
@@ -125,7 +134,8 @@ export async function requestPasswordReset(deps: EmailDeps, rawEmail: string, me
 
 /**
  * Sets a new password from a reset link: the policy applies, the token works once (also under
- * concurrency), every session ends, and a notice goes to the account's address.
+ * concurrency), every session ends, a pending email change and every other reset link die
+ * (endOlderProofs), and a notice goes to the account's address.
  */
 export async function resetPassword(deps: EmailDeps & Pick<Deps, "hasher">, input: ResetPasswordInput, meta: RequestMeta): Promise<boolean> {
   const invalid = () => badInput([{ field: "token", message: INVALID_TOKEN }]);
@@ -155,8 +165,10 @@ export async function resetPassword(deps: EmailDeps & Pick<Deps, "hasher">, inpu
       })
       .where(eq(users.id, user.id));
     const revoked = await revokeUserSessions(tx, user.id, "password_reset");
+    await endOlderProofs(tx, user, "password_reset", meta.ip);
     await recordAudit(tx, { action: "user.password_reset", actorId: user.id, targetId: user.id, ip: meta.ip, details: { sessionsRevoked: revoked } });
-    await enqueueEmail(tx, passwordChangedEmail(deps.config, user.email, user.fullName));
+    // The reset link proved this address just now: the notice may greet by name.
+    await queuePasswordChangedNotice(tx, deps.config, { ...user, emailVerified: user.emailVerified || user.email === spent.email });
     return true;
   });
   if (!done) throw invalid();
@@ -175,8 +187,8 @@ export async function requestEmailChange(tx: Queryable, config: Deps["config"], 
   await tx.update(users).set({ pendingEmail: newEmail, updatedAt: sql`now()` }).where(eq(users.id, me.id));
   const token = await issueEmailToken(tx, me.id, "CHANGE_EMAIL", newEmail);
   // Neither the new address (not confirmed) nor an unverified old one is greeted by name.
-  await enqueueEmail(tx, emailChangeConfirmation(config, newEmail, token));
-  await enqueueEmail(tx, emailChangeNotice(config, me.email, greetingName(me), newEmail));
+  await enqueueEmail(tx, config, emailChangeConfirmation(config, newEmail, token));
+  await enqueueEmail(tx, config, emailChangeNotice(config, me.email, greetingName(me), newEmail));
   await recordAudit(tx, {
     action: "user.email_change_requested",
     actorId: me.id,
@@ -184,4 +196,38 @@ export async function requestEmailChange(tx: Queryable, config: Deps["config"], 
     ip,
     details: { before: { email: me.email }, requested: { email: newEmail } },
   });
+}
+
+/** Why a pending email change ended without being confirmed (the audit row's `reason`). */
+export type EmailChangeCancelReason = "password_reset" | "password_changed" | "requested_current_address";
+
+/**
+ * Drops the pending address and kills its confirmation link, inside the caller's transaction; audited
+ * (user.email_change_cancelled) when there was one. `user` must be read in that transaction.
+ */
+export async function cancelPendingEmailChange(
+  tx: Queryable,
+  user: Pick<UserRow, "id" | "pendingEmail">,
+  reason: EmailChangeCancelReason,
+  ip: string | null,
+): Promise<void> {
+  await deleteUnusedEmailTokens(tx, user.id, ["CHANGE_EMAIL"]);
+  if (user.pendingEmail === null) return;
+  await tx.update(users).set({ pendingEmail: null, updatedAt: sql`now()` }).where(eq(users.id, user.id));
+  await recordAudit(tx, { action: "user.email_change_cancelled", actorId: user.id, targetId: user.id, ip, details: { pendingEmail: user.pendingEmail, reason } });
+}
+
+/**
+ * A password reset or change proves the account is back in its owner's hands, so nothing started
+ * before it may still take the account: a parked email change (someone who registered the owner's
+ * address could otherwise confirm it after the owner recovered the account) and any unused reset link.
+ */
+export async function endOlderProofs(
+  tx: Queryable,
+  user: Pick<UserRow, "id" | "pendingEmail">,
+  reason: "password_reset" | "password_changed",
+  ip: string | null,
+): Promise<void> {
+  await cancelPendingEmailChange(tx, user, reason, ip);
+  await deleteUnusedEmailTokens(tx, user.id, ["RESET_PASSWORD"]);
 }

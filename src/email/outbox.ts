@@ -1,8 +1,11 @@
+import { randomUUID, type KeyObject } from "node:crypto";
 import { and, asc, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import type { Logger } from "pino";
+import type { Config } from "../config.js";
 import type { Db, Queryable } from "../db/client.js";
 import { emailOutbox, type EmailOutboxRow } from "../db/schema.js";
 import { safeError } from "../lib/logger.js";
+import { deriveKey, isSealed, open, seal } from "../lib/sealed.js";
 import type { RenderedEmail } from "./templates.js";
 import type { MailTransport } from "./transport.js";
 
@@ -14,13 +17,57 @@ const FIRST_RETRY_SECONDS = 5;
 const MAX_RETRY_SECONDS = 600;
 const BATCH = 10;
 
-/** Call with the transaction that makes the change causing the email: both commit, or neither. */
-export async function enqueueEmail(tx: Queryable, email: RenderedEmail): Promise<string> {
-  const [row] = await tx
-    .insert(emailOutbox)
-    .values({ template: email.template, toAddress: email.to, subject: email.subject, textBody: email.text, htmlBody: email.html })
-    .returning({ id: emailOutbox.id });
-  return row!.id;
+type OutboxKeyConfig = Pick<Config, "encryptionSecret">;
+
+/** Derived once per secret: HKDF costs little, but enqueueing is on every request that mails. */
+const keys = new Map<string, KeyObject>();
+
+/** The key of the outbox bodies (its own HKDF purpose, so no other sealed value opens with it). */
+function outboxKey(config: OutboxKeyConfig): KeyObject {
+  let key = keys.get(config.encryptionSecret);
+  if (!key) {
+    if (keys.size >= 4) keys.clear(); // one secret per process; tests make a few
+    key = deriveKey(config.encryptionSecret, "gatehouse outbox body v1");
+    keys.set(config.encryptionSecret, key);
+  }
+  return key;
+}
+
+// Bound to the row and the column: a body cannot be moved to another email and still open.
+const bodyContext = (id: string, part: "text" | "html") => `email_outbox/${id}/${part}`;
+
+/**
+ * Call with the transaction that makes the change causing the email: both commit, or neither.
+ * The bodies hold live links, so they are stored sealed (AES-256-GCM) and opened only to send.
+ */
+export async function enqueueEmail(tx: Queryable, config: OutboxKeyConfig, email: RenderedEmail): Promise<string> {
+  const id = randomUUID();
+  const key = outboxKey(config);
+  await tx.insert(emailOutbox).values({
+    id,
+    template: email.template,
+    toAddress: email.to,
+    subject: email.subject,
+    textBody: seal(key, email.text, bodyContext(id, "text")),
+    htmlBody: seal(key, email.html, bodyContext(id, "html")),
+  });
+  return id;
+}
+
+/**
+ * The bodies of a claimed row in clear, or null when they do not open under the current key (the
+ * secret changed, or the row was altered). Rows written before bodies were sealed are sent as they are.
+ */
+function openBodies(config: OutboxKeyConfig, row: EmailOutboxRow & { textBody: string; htmlBody: string }): { text: string; html: string } | null {
+  const key = outboxKey(config);
+  try {
+    return {
+      text: isSealed(row.textBody) ? open(key, row.textBody, bodyContext(row.id, "text")) : row.textBody,
+      html: isSealed(row.htmlBody) ? open(key, row.htmlBody, bodyContext(row.id, "html")) : row.htmlBody,
+    };
+  } catch {
+    return null;
+  }
 }
 
 /** 5 s, 10 s, 20 s … capped at 10 min, with ±20% jitter so instances do not retry in lockstep. */
@@ -104,7 +151,7 @@ export interface OutboxWorker {
  * repeated after a crash deliver once.
  */
 export function createOutboxWorker(
-  deps: { db: Db; logger: Logger },
+  deps: { db: Db; logger: Logger; config: OutboxKeyConfig },
   transport: MailTransport,
   options: OutboxWorkerOptions = {},
 ): OutboxWorker {
@@ -136,9 +183,19 @@ export function createOutboxWorker(
       await markFailedAttempt(deps.db, row, "body missing", false);
       return;
     }
+    const body = openBodies(deps.config, { ...row, textBody: row.textBody, htmlBody: row.htmlBody });
+    if (!body) {
+      // Retrying cannot help: the same key fails the same way. Give up rather than block the loop.
+      await markFailedAttempt(deps.db, row, "body cannot be decrypted", false);
+      deps.logger.error(
+        { outboxId: row.id, template: row.template, attempts: row.attempts },
+        "email given up: its body cannot be decrypted with the current key (was ENCRYPTION_SECRET or JWT_SECRET changed?)",
+      );
+      return;
+    }
     let result;
     try {
-      result = await transport.send({ id: row.id, to: row.toAddress, subject: row.subject, text: row.textBody, html: row.htmlBody });
+      result = await transport.send({ id: row.id, to: row.toAddress, subject: row.subject, text: body.text, html: body.html });
     } catch (err) {
       result = { ok: false as const, retryable: true, error: String(safeError(err)["message"] ?? "transport error") };
     }

@@ -106,7 +106,7 @@ export function passwordResetEmail(config: Links, to: string, fullName: string |
 export function passwordChangedEmail(config: Links, to: string, fullName: string | null): RenderedEmail {
   const lines = [
     hello(fullName),
-    `The password of your ${config.appName} account was just changed, and every session was signed out.`,
+    `The password of your ${config.appName} account was just changed. Every session opened before the change was signed out, and any pending email change or password reset link was cancelled.`,
     "If this was not you, reset your password now and contact support.",
   ];
   return {

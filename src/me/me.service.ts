@@ -1,12 +1,12 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { recordAudit } from "../audit/audit.service.js";
 import { issueAuthPayload } from "../auth/auth.service.js";
 import type { AuthPayload } from "../auth/auth.types.js";
 import { checkPasswordPolicy } from "../auth/password.js";
 import { createSession, revokeUserSessions } from "../auth/sessions.service.js";
-import { emailTokens, users, type UserRow } from "../db/schema.js";
-import { requestEmailChange } from "../email/email.service.js";
+import { users, type UserRow } from "../db/schema.js";
+import { cancelPendingEmailChange, endOlderProofs, queuePasswordChangedNotice, requestEmailChange } from "../email/email.service.js";
 import { badInput, forbidden, unauthenticated } from "../errors.js";
 import { emailSchema, fullNameSchema, parseInput } from "../lib/validation.js";
 import type { Deps, RequestMeta } from "../server/deps.js";
@@ -59,11 +59,7 @@ export async function updateMe(
       });
     }
     if (emailRequested) await requestEmailChange(tx, deps.config, { ...me, fullName: fullName ?? me.fullName }, email, meta.ip);
-    if (cancelsPending) {
-      await tx.update(users).set({ pendingEmail: null, updatedAt: sql`now()` }).where(eq(users.id, me.id));
-      await tx.delete(emailTokens).where(and(eq(emailTokens.userId, me.id), eq(emailTokens.kind, "CHANGE_EMAIL"), isNull(emailTokens.usedAt)));
-      await recordAudit(tx, { action: "user.email_change_cancelled", actorId: me.id, targetId: me.id, ip: meta.ip, details: { pendingEmail: me.pendingEmail } });
-    }
+    if (cancelsPending) await cancelPendingEmailChange(tx, me, "requested_current_address", meta.ip);
     const [row] = await tx.select().from(users).where(eq(users.id, me.id));
     return row!;
   });
@@ -79,9 +75,11 @@ const changePasswordSchema = z.object({
 /**
  * Checks the current password, then applies the policy to the new one, revokes every session (this one
  * included: its access token stops working at the next request) and opens a fresh one for the caller.
+ * A pending email change and every unused reset link die with the old password, and a notice goes to
+ * the account's address.
  */
 export async function changePassword(
-  deps: Pick<Deps, "db" | "hasher" | "tokens" | "config">,
+  deps: Pick<Deps, "db" | "hasher" | "tokens" | "config" | "outbox">,
   me: UserRow,
   input: ChangePasswordInput,
   meta: RequestMeta,
@@ -105,6 +103,8 @@ export async function changePassword(
     if (!updated || !updated.isActive || updated.deletedAt) return null;
     const revoked = await revokeUserSessions(tx, me.id, "password_changed");
     const session = await createSession(tx, deps.config.jwt.refreshTtl, me.id, meta);
+    // `updated` was read under the row lock of the UPDATE: its pendingEmail is the current one.
+    await endOlderProofs(tx, updated, "password_changed", meta.ip);
     await recordAudit(tx, {
       action: "user.password_changed",
       actorId: me.id,
@@ -112,9 +112,11 @@ export async function changePassword(
       ip: meta.ip,
       details: { sessionsRevoked: revoked },
     });
-    return { user: updated, ...session };
+    await queuePasswordChangedNotice(tx, deps.config, updated);
+    return { user: { ...updated, pendingEmail: null }, ...session };
   });
   if (!result) throw unauthenticated("Session is no longer valid; log in again");
+  deps.outbox.notify();
   return issueAuthPayload(deps, result.user, result.sessionId, result.refreshToken);
 }
 

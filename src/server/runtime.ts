@@ -45,7 +45,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
       hasher,
       tokens: await createTokenService(config.jwt),
       logger,
-      outbox: createOutboxWorker({ db: database.db, logger }, transport, overrides.outbox),
+      outbox: createOutboxWorker({ db: database.db, logger, config }, transport, overrides.outbox),
       rateLimiter: createRateLimiter(config.limits, hits, {
         enabled: config.rateLimits,
         shared: redis !== undefined,
