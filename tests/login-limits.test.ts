@@ -25,6 +25,12 @@ function outcome(res: GqlResponse<unknown>): string {
 
 const times = (n: number, code: string): string[] => Array<string>(n).fill(code);
 
+/** gatehouse_rate_limited_total{limit="loginAccount"} so far. */
+async function accountRefusals(): Promise<number> {
+  const metric = await t.deps.metrics.rateLimited.get();
+  return metric.values.find((v) => v.labels.limit === "loginAccount")?.value ?? 0;
+}
+
 let t: TestServer;
 beforeAll(async () => {
   t = await startTestServer({ outboxWorker: false, env: { RATE_LIMITS: "on", TRUST_PROXY: "true" } });
@@ -85,11 +91,15 @@ describe("login per account (loginAccount, 30 / hour)", () => {
     const refused = onlyError(await login(freshIp(), email, STRONG_PASSWORD));
     expect(refused.extensions).toMatchObject({ code: "RATE_LIMITED", limit: 30, window: 3600 });
     // From home: not subject to the account limit, but its own address + email limit (10 / 15 min) holds.
+    const refusals = await accountRefusals();
     const fromHome: string[] = [await attempt(home, email, STRONG_PASSWORD)];
     for (let i = 0; i < 8; i++) fromHome.push(await attempt(home, email, OTHER_STRONG_PASSWORD));
     fromHome.push(await attempt(home, email, STRONG_PASSWORD));
     expect(fromHome).toEqual(["OK", ...times(8, "UNAUTHENTICATED"), "RATE_LIMITED"]);
+    // Let through from home: not reported as refused by the account limit.
+    expect(await accountRefusals()).toBe(refusals);
     expect(await attempt(freshIp(), email, STRONG_PASSWORD)).toBe("RATE_LIMITED");
+    expect(await accountRefusals()).toBe(refusals + 1);
   });
 
   it("IPv6: an address in the /64 of a past login is known; another /64 is not", async () => {

@@ -1,7 +1,6 @@
 import { and, eq, gt, isNotNull, sql } from "drizzle-orm";
 import type { Queryable } from "../db/client.js";
 import { sessions, users } from "../db/schema.js";
-import { AppError, ErrorCode } from "../errors.js";
 import { rateLimitAddress } from "../lib/ip.js";
 import { emailKeyPart } from "../rate-limit/keys.js";
 import type { Deps, RequestMeta } from "../server/deps.js";
@@ -45,10 +44,5 @@ export async function isKnownAddress(db: Queryable, email: string, ip: string | 
  * made from that address. The windows roll, so no lockout lasts longer than one window.
  */
 export async function chargeAccountLimit(deps: Pick<Deps, "db" | "rateLimiter">, email: string, meta: RequestMeta): Promise<void> {
-  try {
-    await deps.rateLimiter.check("loginAccount", emailKeyPart(email));
-  } catch (err) {
-    const refused = err instanceof AppError && err.code === ErrorCode.RATE_LIMITED;
-    if (!refused || !(await isKnownAddress(deps.db, email, meta.ip))) throw err;
-  }
+  await deps.rateLimiter.check("loginAccount", emailKeyPart(email), { exempt: () => isKnownAddress(deps.db, email, meta.ip) });
 }

@@ -10,8 +10,9 @@ export interface RateLimiter {
   /**
    * Counts one call of `name` for `key`; throws RATE_LIMITED once over the limit. On success returns
    * `release`, which gives the hit back (the call was refused by another limit of the same field).
+   * `exempt`, asked only when the limit refuses, lets the call through uncounted (and unreported).
    */
-  check(name: LimitName, key: string): Promise<{ release(): Promise<void> }>;
+  check(name: LimitName, key: string, options?: { exempt?: () => Promise<boolean> }): Promise<{ release(): Promise<void> }>;
   /** "memory", "redis", or "degraded" (Redis configured but not answering; counting in memory). */
   status(): "memory" | "redis" | "degraded";
 }
@@ -52,7 +53,7 @@ export function createRateLimiter(
   return {
     enabled: options.enabled,
     status: () => ("status" in hits && hits.status() === "degraded" ? "degraded" : options.shared ? "redis" : "memory"),
-    async check(name, rawKey) {
+    async check(name, rawKey, checkOptions = {}) {
       if (!options.enabled) return { release: async () => {} };
       const limit = limits[name];
       const key = boundKey(rawKey);
@@ -70,6 +71,7 @@ export function createRateLimiter(
         const id = result?.id;
         return { release: async () => (id ? hits.undo(storeKey, id) : undefined) };
       }
+      if (checkOptions.exempt && (await checkOptions.exempt())) return { release: async () => {} };
       options.onRefused?.(name);
       const retryAfter = Math.max(1, Math.ceil((result?.resetMs ?? limit.windowMs) / 1000));
       throw new AppError(ErrorCode.RATE_LIMITED, `Too many attempts; retry in ${retryAfter} s`, {
