@@ -63,7 +63,7 @@ async function startInstance(size: number, passwordHash: string): Promise<Instan
       ACCESS_TOKEN_TTL: "2h",
       MAIL_TRANSPORT: "log",
       ...Object.fromEntries(
-        ["REGISTER", "LOGIN", "LOGIN_ACCOUNT", "REQUEST_PASSWORD_RESET", "REQUEST_PASSWORD_RESET_IP", "CHANGE_PASSWORD", "RESEND_VERIFICATION_EMAIL", "REFRESH_TOKEN"].map(
+        ["REGISTER", "LOGIN", "LOGIN_ACCOUNT", "LOGIN_IP", "REQUEST_PASSWORD_RESET", "REQUEST_PASSWORD_RESET_IP", "CHANGE_PASSWORD", "RESEND_VERIFICATION_EMAIL", "REFRESH_TOKEN"].map(
           (n) => [`RATE_LIMIT_${n}`, huge],
         ),
       ),

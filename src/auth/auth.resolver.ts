@@ -19,9 +19,10 @@ export class AuthResolver {
   }
 
   @Public()
-  // Per address and account, and per account across all addresses (distributed guessing). No lockout:
-  // the windows roll, so nobody can lock a victim out for longer than a window.
-  @RateLimit({ limit: "login", per: ["ip", "email"] }, { limit: "loginAccount", per: ["email"] })
+  // Per address and account, and per address across all emails (spraying). The per-account limit across
+  // all addresses (distributed guessing) is the service's: it counts only attempts that reach a password
+  // check and spares the account's known addresses. No lockout: the windows roll.
+  @RateLimit({ limit: "login", per: ["ip", "email"] }, { limit: "loginIp", per: ["ip"] })
   @Mutation(() => AuthPayload, { description: "Opens a session. Unknown email and wrong password give the same error." })
   login(@Arg("input", () => LoginInput) input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
     return login(ctx.deps, input, ctx.meta);

@@ -10,6 +10,7 @@ import { findUserByEmail } from "../users/users.repo.js";
 import { toUserView } from "../users/user.view.js";
 import type { User } from "../users/user.types.js";
 import { queueVerificationEmail } from "../email/email.service.js";
+import { chargeAccountLimit } from "./login-limit.js";
 import { checkPasswordPolicy } from "./password.js";
 import { AuthPayload, type LoginInput, type RegisterInput } from "./auth.types.js";
 import { consumeRefreshToken, continueSession, createSession, revokeUserSessions } from "./sessions.service.js";
@@ -84,11 +85,13 @@ export async function register(deps: Pick<Deps, "db" | "hasher" | "config" | "ou
  * only after proving the password.
  */
 export async function login(
-  deps: Pick<Deps, "db" | "hasher" | "tokens" | "config" | "metrics">,
+  deps: Pick<Deps, "db" | "hasher" | "tokens" | "config" | "metrics" | "rateLimiter">,
   input: LoginInput,
   meta: RequestMeta,
 ): Promise<AuthPayload> {
   const { email, password } = parseInput(loginSchema, input);
+  // After validation, before the password check: only attempts that reach one count against the account.
+  await chargeAccountLimit(deps, email, meta);
   try {
     const payload = await attemptLogin(deps, email, password, meta);
     deps.metrics.logins.inc({ result: "success" });

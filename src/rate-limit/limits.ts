@@ -2,12 +2,14 @@
  * The rate limits of API.md §4 (per rolling window), each overridable with RATE_LIMIT_<NAME>=max/window,
  * e.g. RATE_LIMIT_LOGIN=10/15m. `loginAccount` and `requestPasswordResetIp` are the second limits of
  * their operations: login per account across all addresses (distributed guessing), and password
- * reset requests per client address.
+ * reset requests per client address. `loginIp` is login per client address across all emails
+ * (spraying many accounts from one address; API.md §5).
  */
 export const DEFAULT_LIMITS = {
   register: { max: 5, window: "1h" },
   login: { max: 10, window: "15m" },
   loginAccount: { max: 30, window: "1h" },
+  loginIp: { max: 100, window: "15m" },
   requestPasswordReset: { max: 3, window: "1h" },
   requestPasswordResetIp: { max: 10, window: "1h" },
   changePassword: { max: 3, window: "1h" },

@@ -1,5 +1,6 @@
 import { UseMiddleware, type MiddlewareFn } from "type-graphql";
 import type { Context } from "../graphql/context.js";
+import { INVALID_EMAIL, emailKeyPart, ipKeyPart, userKeyPart } from "./keys.js";
 import type { LimitName } from "./limits.js";
 
 /** What a limit is counted per: a part of the key. */
@@ -10,20 +11,23 @@ export interface RateRule {
   per: KeyPart[];
 }
 
-function emailOf(args: Record<string, unknown>): string {
+function rawEmailOf(args: Record<string, unknown>): unknown {
   const input = args["input"] as Record<string, unknown> | undefined;
-  const raw = input?.["email"] ?? args["email"];
-  // Normalised as the services do, so "A@x.io " and "a@x.io" share one counter.
-  return typeof raw === "string" ? raw.trim().toLowerCase() : "";
+  return input?.["email"] ?? args["email"];
 }
 
-async function keyOf(per: KeyPart[], ctx: Context, args: Record<string, unknown>): Promise<string> {
+/** The rule's key, or null when the rule does not apply to this call. */
+async function keyOf(per: KeyPart[], ctx: Context, args: Record<string, unknown>): Promise<string | null> {
   const parts: string[] = [];
   for (const part of per) {
-    if (part === "ip") parts.push(`ip=${ctx.meta.ip ?? "unknown"}`);
-    else if (part === "email") parts.push(`email=${emailOf(args)}`);
-    else parts.push(`user=${(await ctx.viewer()).user.id}`);
+    if (part === "ip") parts.push(ipKeyPart(ctx.meta.ip));
+    else if (part === "email") parts.push(emailKeyPart(rawEmailOf(args)));
+    else parts.push(userKeyPart((await ctx.viewer()).user.id));
   }
+  // An invalid email names no account: a limit per email alone does not apply (the service refuses
+  // the input, and the field's per-address limits still count it), so a typo never spends a shared
+  // "invalid" counter that everyone's typos would exhaust. With the address in the key it applies.
+  if (per.every((p) => p === "email") && parts.every((p) => p === `email=${INVALID_EMAIL}`)) return null;
   return parts.join("|");
 }
 
@@ -39,7 +43,10 @@ export function RateLimit(...rules: RateRule[]) {
       // gives back the slot its first one took (else refusals on one key would spend another's quota).
       const taken: Array<{ release(): Promise<void> }> = [];
       try {
-        for (const rule of rules) taken.push(await limiter.check(rule.limit, await keyOf(rule.per, context, args)));
+        for (const rule of rules) {
+          const key = await keyOf(rule.per, context, args);
+          if (key !== null) taken.push(await limiter.check(rule.limit, key));
+        }
       } catch (err) {
         await Promise.all(taken.map((t) => t.release()));
         throw err;

@@ -2,6 +2,7 @@ import type { GraphQLResolveInfo } from "graphql";
 import { getGraphQLRateLimiter, type Store } from "graphql-rate-limit";
 import { AppError, ErrorCode } from "../errors.js";
 import type { FallbackHitStore, HitResult, HitStore } from "./stores.js";
+import { boundKey } from "./keys.js";
 import type { Limit, LimitName } from "./limits.js";
 
 export interface RateLimiter {
@@ -9,8 +10,9 @@ export interface RateLimiter {
   /**
    * Counts one call of `name` for `key`; throws RATE_LIMITED once over the limit. On success returns
    * `release`, which gives the hit back (the call was refused by another limit of the same field).
+   * `exempt`, asked only when the limit refuses, lets the call through uncounted (and unreported).
    */
-  check(name: LimitName, key: string): Promise<{ release(): Promise<void> }>;
+  check(name: LimitName, key: string, options?: { exempt?: () => Promise<boolean> }): Promise<{ release(): Promise<void> }>;
   /** "memory", "redis", or "degraded" (Redis configured but not answering; counting in memory). */
   status(): "memory" | "redis" | "degraded";
 }
@@ -19,19 +21,21 @@ export interface RateLimiter {
  * graphql-rate-limit's Store API is get-then-set, which races: two parallel calls both read N-1 and
  * both pass. This adapter makes the get the atomic step (HitStore.hit records the call only when under
  * the limit) and the set a no-op, so the library's own decision (count + 1 > max) is the store's.
+ * One adapter per call: it carries that call's own result (its hit id, its reset time) back to
+ * `check`. A map shared by calls on one key would hand one call another's result, and a refused call
+ * would then give back another call's hit.
  */
 class AtomicStoreAdapter implements Store {
-  readonly last = new Map<string, HitResult>();
+  result: HitResult | undefined;
   constructor(
     private readonly hits: HitStore,
     private readonly limit: Limit,
+    private readonly storeKey: string,
   ) {}
 
-  async getForIdentity(identity: { contextIdentity: string; fieldIdentity: string }): Promise<readonly number[]> {
-    const key = `${identity.fieldIdentity}:${identity.contextIdentity}`;
-    const result = await this.hits.hit(key, this.limit.max, this.limit.windowMs);
-    this.last.set(key, result);
-    return new Array<number>(result.count).fill(Date.now());
+  async getForIdentity(): Promise<readonly number[]> {
+    this.result = await this.hits.hit(this.storeKey, this.limit.max, this.limit.windowMs);
+    return new Array<number>(this.result.count).fill(Date.now());
   }
 
   setForIdentity(): void {
@@ -39,38 +43,35 @@ class AtomicStoreAdapter implements Store {
   }
 }
 
+const identifyContext = (ctx: { key: string }): string => ctx.key;
+
 export function createRateLimiter(
   limits: Readonly<Record<LimitName, Limit>>,
   hits: HitStore | FallbackHitStore,
   options: { enabled: boolean; shared: boolean; onRefused?: (limit: LimitName) => void },
 ): RateLimiter {
-  const perLimit = new Map(
-    (Object.keys(limits) as LimitName[]).map((name) => {
-      const store = new AtomicStoreAdapter(hits, limits[name]);
-      const limiter = getGraphQLRateLimiter({ store, identifyContext: (ctx: { key: string }) => ctx.key });
-      return [name, { store, limiter }] as const;
-    }),
-  );
   return {
     enabled: options.enabled,
     status: () => ("status" in hits && hits.status() === "degraded" ? "degraded" : options.shared ? "redis" : "memory"),
-    async check(name, key) {
+    async check(name, rawKey, checkOptions = {}) {
       if (!options.enabled) return { release: async () => {} };
-      const { store, limiter } = perLimit.get(name)!;
       const limit = limits[name];
+      const key = boundKey(rawKey);
+      const storeKey = `${name}:${key}`;
+      // getGraphQLRateLimiter only closes over its options: one per call costs an object, no I/O.
+      const store = new AtomicStoreAdapter(hits, limit, storeKey);
+      const limiter = getGraphQLRateLimiter({ store, identifyContext });
       const refused = await limiter(
         { parent: undefined, args: {}, context: { key }, info: { fieldName: name } as GraphQLResolveInfo },
         // A string window (a number silently disables the limit); refused calls do not count.
         { max: limit.max, window: limit.window, uncountRejected: true },
       );
-      // Read and forget at once: the map never outgrows the calls in flight.
-      const storeKey = `${name}:${key}`;
-      const result = store.last.get(storeKey);
-      store.last.delete(storeKey);
+      const result = store.result;
       if (!refused) {
         const id = result?.id;
         return { release: async () => (id ? hits.undo(storeKey, id) : undefined) };
       }
+      if (checkOptions.exempt && (await checkOptions.exempt())) return { release: async () => {} };
       options.onRefused?.(name);
       const retryAfter = Math.max(1, Math.ceil((result?.resetMs ?? limit.windowMs) / 1000));
       throw new AppError(ErrorCode.RATE_LIMITED, `Too many attempts; retry in ${retryAfter} s`, {

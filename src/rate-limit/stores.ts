@@ -26,23 +26,95 @@ export interface HitStore {
   undo(key: string, id: string): Promise<void>;
 }
 
-/** Bounded in-process store: at most `maxKeys` keys, least recently used evicted, expired ones dropped. */
-export function createMemoryHitStore(maxKeys = 100_000): HitStore {
-  const cache = new LRUCache<string, Array<{ at: number; id: string }>>({ max: maxKeys, ttlAutopurge: false });
+export interface MemoryHitStoreOptions {
+  /** At most this many keys (default 100 000). */
+  maxKeys?: number;
+  /** At most about this many bytes of keys and hits (default 32 MiB); least recently used go first. */
+  maxBytes?: number;
+  /** At most this many hits per key (default 10 000): a limit above it is enforced at it. */
+  maxHitsPerKey?: number;
+}
+
+/** The in-process store, with what it holds for operators and tests. */
+export interface MemoryHitStore extends HitStore {
+  /** Bytes held, as estimated by the store; never above `maxBytes`. */
+  readonly size: number;
+  readonly maxBytes: number;
+  /** The keys held, most recently used first. */
+  keys(): string[];
+  /** How many hits a key holds in its current window (0 when absent). */
+  count(key: string, windowMs: number): number;
+}
+
+/** Sorted hit times and their ids (two number arrays: 16 bytes a hit, not an object each). */
+interface Hits {
+  at: number[];
+  id: number[];
+}
+
+/** A key's estimated footprint: its characters (UTF-16), 16 bytes a hit, and the entry's own objects. */
+const ENTRY_OVERHEAD = 160;
+const sizeOf = (hits: Hits, key: string): number => ENTRY_OVERHEAD + key.length * 2 + hits.at.length * 16;
+
+/**
+ * Bounded in-process store: at most `maxKeys` keys and about `maxBytes` bytes, least recently used
+ * evicted first, expired hits dropped. Keys are bounded by their builder (keys.ts); hits per key by
+ * the limit (only counted hits are kept) and by `maxHitsPerKey`, so that no key can outgrow an entry.
+ */
+export function createMemoryHitStore(options: MemoryHitStoreOptions = {}): MemoryHitStore {
+  const maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
+  const maxHitsPerKey = options.maxHitsPerKey ?? 10_000;
+  const cache = new LRUCache<string, Hits>({
+    max: options.maxKeys ?? 100_000,
+    maxSize: maxBytes,
+    sizeCalculation: sizeOf,
+    ttlAutopurge: false,
+  });
+  let sequence = 0;
+  const live = (key: string, windowMs: number, now: number): Hits => {
+    const hits = cache.get(key) ?? { at: [], id: [] };
+    const firstLive = hits.at.findIndex((at) => at > now - windowMs);
+    const expired = firstLive === -1 ? hits.at.length : firstLive;
+    if (expired > 0) {
+      hits.at.splice(0, expired);
+      hits.id.splice(0, expired);
+    }
+    return hits;
+  };
   return {
+    get size() {
+      return cache.calculatedSize;
+    },
+    maxBytes,
+    keys: () => [...cache.keys()],
+    count: (key, windowMs) => (cache.has(key) ? live(key, windowMs, Date.now()).at.length : 0),
     async hit(key, max, windowMs) {
       const now = Date.now();
-      const hits = (cache.get(key) ?? []).filter((h) => h.at > now - windowMs);
-      const allowed = hits.length < max;
-      const id = allowed ? randomUUID() : undefined;
-      if (id) hits.push({ at: now, id });
+      const hits = live(key, windowMs, now);
+      const allowed = hits.at.length < Math.min(max, maxHitsPerKey);
+      const id = allowed ? ++sequence : undefined;
+      if (id !== undefined) {
+        hits.at.push(now);
+        hits.id.push(id);
+      }
+      // Set again so that the cache recounts the entry's size (and evicts others if it must).
       cache.set(key, hits, { ttl: windowMs });
-      const oldest = hits[0]?.at ?? now;
-      return { count: allowed ? hits.length - 1 : hits.length, allowed, resetMs: Math.max(0, oldest + windowMs - now), ...(id ? { id } : {}) };
+      const oldest = hits.at[0] ?? now;
+      return {
+        count: allowed ? hits.at.length - 1 : hits.at.length,
+        allowed,
+        resetMs: Math.max(0, oldest + windowMs - now),
+        ...(id !== undefined ? { id: String(id) } : {}),
+      };
     },
     async undo(key, id) {
       const hits = cache.get(key);
-      if (hits) cache.set(key, hits.filter((h) => h.id !== id), { noUpdateTTL: true });
+      const index = hits ? hits.id.indexOf(Number(id)) : -1;
+      if (!hits || index === -1) return;
+      hits.at.splice(index, 1);
+      hits.id.splice(index, 1);
+      if (hits.at.length === 0) cache.delete(key);
+      else cache.set(key, hits, { noUpdateTTL: true });
     },
   };
 }

@@ -11,6 +11,7 @@ import { createFormatError, errorLoggingPlugin } from "../graphql/errors.js";
 import { QUERY_LIMITS, hardening } from "../graphql/hardening.js";
 import { requestLogPlugin } from "../graphql/request-log.js";
 import { buildGatehouseSchema } from "../graphql/schema.js";
+import { parseIpAddress } from "../lib/ip.js";
 import { safeError } from "../lib/logger.js";
 import type { Deps, RequestMeta } from "./deps.js";
 import { publicMetricsRoute } from "./metrics-server.js";
@@ -163,11 +164,14 @@ export async function createApp(deps: Deps): Promise<App> {
 }
 
 function requestMeta(req: Request, requestId: string): RequestMeta {
-  const ip = req.ip ?? req.socket.remoteAddress ?? null;
+  const socket = req.socket.remoteAddress;
+  // With TRUST_PROXY, req.ip is the forwarded entry exactly as a client or proxy wrote it: only an IP
+  // address (port stripped) is taken; junk, a hostname or an overlong value means the socket address.
+  const forwarded = req.ip !== undefined && req.ip !== socket ? parseIpAddress(req.ip) : null;
   return {
     requestId,
-    // "::ffff:127.0.0.1" and "127.0.0.1" are one client.
-    ip: ip?.startsWith("::ffff:") ? ip.slice(7) : ip,
+    // Canonical form: "::ffff:127.0.0.1" and "127.0.0.1" are one client.
+    ip: forwarded ?? parseIpAddress(socket),
     userAgent: req.get("user-agent") ?? null,
   };
 }

@@ -8,7 +8,7 @@ import { createOutboxWorker, type OutboxWorkerOptions } from "../email/outbox.js
 import { createMailTransport, type MailTransport } from "../email/transport.js";
 import { createMetrics } from "../observability/metrics.js";
 import { createRateLimiter } from "../rate-limit/rate-limiter.js";
-import { createFallbackHitStore, createMemoryHitStore, createRedisHitStore } from "../rate-limit/stores.js";
+import { createFallbackHitStore, createMemoryHitStore, createRedisHitStore, type MemoryHitStore } from "../rate-limit/stores.js";
 import { createRedisClient, waitForRedis } from "./redis.js";
 import { AppError } from "../errors.js";
 import { createAdmin, countActiveAdmins } from "../users/admins.service.js";
@@ -20,6 +20,8 @@ export interface DepsOverrides {
   /** Replaces the transport the configuration selects (tests). */
   mailTransport?: MailTransport;
   outbox?: OutboxWorkerOptions;
+  /** The in-process rate-limit store (or Redis's fallback), to inspect it (tests). */
+  rateLimitMemory?: MemoryHitStore;
 }
 
 /** Opens (or takes) the database, applies migrations and assembles the request dependencies. */
@@ -35,7 +37,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     const transport = overrides.mailTransport ?? createMailTransport(config, logger);
     const redis = config.redisUrl ? createRedisClient(config.redisUrl, logger) : undefined;
     if (redis) await waitForRedis(redis, logger);
-    const memory = createMemoryHitStore();
+    const memory = overrides.rateLimitMemory ?? createMemoryHitStore();
     const hits = redis ? createFallbackHitStore(createRedisHitStore(redis, `${config.redisPrefix}rl:`), memory, logger) : memory;
     const metrics = createMetrics(database);
     return {

@@ -6,6 +6,7 @@ import { sql } from "drizzle-orm";
 import { createArgon2Hasher, type Hasher } from "../../src/auth/password.js";
 import { loadConfig, type Config } from "../../src/config.js";
 import type { MailTransport } from "../../src/email/transport.js";
+import type { MemoryHitStore } from "../../src/rate-limit/stores.js";
 import { createApp } from "../../src/server/app.js";
 import type { Deps } from "../../src/server/deps.js";
 import { createDeps } from "../../src/server/runtime.js";
@@ -56,6 +57,8 @@ export interface StartOptions {
   outboxWorker?: boolean;
   /** Reuse a database (e.g. a second instance on the same PostgreSQL). */
   testDb?: TestDatabase;
+  /** The in-process rate-limit store to use (to inspect it). */
+  rateLimitMemory?: MemoryHitStore;
 }
 
 let counter = 0;
@@ -81,6 +84,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     hasher: options.hasher ?? fastHasher(),
     ...(options.mailTransport ? { mailTransport: options.mailTransport } : {}),
     outbox: { pollIntervalMs: 25 },
+    ...(options.rateLimitMemory ? { rateLimitMemory: options.rateLimitMemory } : {}),
   });
   if (options.outboxWorker !== false) deps.outbox.start();
   const app = await createApp(deps);
