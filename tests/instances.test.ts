@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOGIN, REGISTER } from "./support/flows.js";
 import { backend, createPostgresDatabase } from "./support/database.js";
 import { startFakeResend, resendEnv, type FakeResend } from "./support/fake-resend.js";
-import { startServerProcess, type ServerProcess } from "./support/process.js";
+import { startServerProcess, type ServerProcess } from "../scripts/server-process.js";
 import { STRONG_PASSWORD, TEST_JWT_SECRET, uniqueEmail } from "./support/server.js";
 
 interface Body {

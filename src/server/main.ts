@@ -5,7 +5,8 @@ import { createLogger } from "../lib/logger.js";
 import { safeError } from "../lib/logger.js";
 import { lockDataDir } from "./data-dir-lock.js";
 import { createApp } from "./app.js";
-import { bootstrapAdmin, createDeps } from "./runtime.js";
+import { bootstrapAdmin } from "../admin/create-admin.service.js";
+import { createDeps } from "./runtime.js";
 
 /** Bounded wait for in-flight requests on shutdown. */
 const SHUTDOWN_GRACE_MS = 10_000;
