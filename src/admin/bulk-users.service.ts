@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { and, inArray, isNull, sql } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Tx } from "../db/client.js";
 import { recordAudits } from "../audit/audit.service.js";
-import { sessions, users, type UserRow } from "../db/schema.js";
+import { revokeSessions } from "../auth/sessions.service.js";
+import { users, type UserRow } from "../db/schema.js";
 import { forbidden } from "../errors.js";
 import { parseInput, uuidSchema } from "../lib/validation.js";
 import type { Deps, RequestMeta } from "../server/deps.js";
@@ -169,9 +170,6 @@ async function apply(tx: Tx, op: BulkOperation, role: "USER" | "ADMIN" | null | 
             : { role: role! };
   await tx.update(users).set({ ...set, updatedAt: sql`now()` }).where(inArray(users.id, ids));
   if (op === "DEACTIVATE" || op === "DELETE") {
-    await tx
-      .update(sessions)
-      .set({ revokedAt: sql`now()`, revokedReason: op === "DELETE" ? "deleted_by_admin" : "deactivated_by_admin" })
-      .where(and(inArray(sessions.userId, ids), isNull(sessions.revokedAt)));
+    await revokeSessions(tx, { userIds: ids }, op === "DELETE" ? "deleted_by_admin" : "deactivated_by_admin");
   }
 }
