@@ -1,7 +1,7 @@
 /** What the benchmark measures with: load, sequential timings, and CPU time per process (for profiles). */
 import { readdirSync, readFileSync } from "node:fs";
 import autocannon from "autocannon";
-import type { ServerProcess } from "../tests/support/process.js";
+import type { ServerProcess } from "../scripts/server-process.js";
 
 export interface Load {
   rps: number;

@@ -6,7 +6,7 @@ import { AppError } from "./errors.js";
 import { createLogger, safeError } from "./lib/logger.js";
 import { lockDataDir } from "./server/data-dir-lock.js";
 import { createDeps } from "./server/runtime.js";
-import { createAdmin, promoteToAdmin } from "./users/admins.service.js";
+import { createAdmin, promoteToAdmin } from "./admin/create-admin.service.js";
 
 const USAGE = `Usage:
   npm run cli -- migrate

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { openDatabase, type Database } from "../src/db/client.js";
 import { auditEvents, users } from "../src/db/schema.js";
-import { bootstrapAdmin } from "../src/server/runtime.js";
+import { bootstrapAdmin } from "../src/admin/create-admin.service.js";
 import { logIn, signUp } from "./support/flows.js";
 import { STRONG_PASSWORD, TEST_JWT_SECRET, startTestServer, uniqueEmail, type TestServer } from "./support/server.js";
 

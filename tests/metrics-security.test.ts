@@ -8,7 +8,7 @@ import { OTHER_LABEL, rootFieldNames } from "../src/graphql/operation-label.js";
 import { startMetricsServer } from "../src/server/metrics-server.js";
 import { captureLogs } from "./support/logs.js";
 import { backend, createTestDatabase, type TestDatabase } from "./support/database.js";
-import { startServerProcess } from "./support/process.js";
+import { startServerProcess } from "../scripts/server-process.js";
 import { TEST_JWT_SECRET, startTestServer, type TestServer } from "./support/server.js";
 
 const METRICS_TOKEN = "metrics-token-0f3a9c2e7b51d846a0c3e9f1b27d5a64";

@@ -11,15 +11,21 @@ import {
   BulkUsersInput,
   BulkUsersResult,
   DailyCount,
-  PageInfo,
   UpdateUserArgs,
   UserConnection,
-  UserEdge,
   UserPage,
   UsersArgs,
   UsersConnectionArgs,
   UserStatistics,
 } from "./admin.types.js";
+import {
+  toAuditEventPageView,
+  toBulkResultView,
+  toDailyCountView,
+  toUserConnectionView,
+  toUserPageView,
+  toUserStatisticsView,
+} from "./admin.view.js";
 import { listAuditEvents } from "./audit-log.service.js";
 import { bulkUsers } from "./bulk-users.service.js";
 import { registrationsPerDay, userStatistics } from "./stats.service.js";
@@ -31,14 +37,14 @@ export class AdminResolver {
   @Auth("ADMIN")
   @Query(() => UserPage, { description: "Users by page, with an exact total. size 1..100, page >= 1." })
   async users(@Args(() => UsersArgs) args: UsersArgs, @Ctx() ctx: Context): Promise<UserPage> {
-    const result = await listUsers(ctx.deps.db, {
+    const page = await listUsers(ctx.deps.db, {
       filter: args.filter,
       page: args.page ?? 1,
       size: args.size ?? 20,
       sortBy: args.sortBy ?? "CREATED_AT",
       sortOrder: args.sortOrder ?? "DESC",
     });
-    return Object.assign(new UserPage(), { ...result, items: result.rows.map((r) => toUserView(r)) });
+    return toUserPageView(page);
   }
 
   @Auth("ADMIN")
@@ -51,12 +57,7 @@ export class AdminResolver {
       sortBy: args.sortBy ?? "CREATED_AT",
       sortOrder: args.sortOrder ?? "DESC",
     });
-    const edges = slice.rows.map((r) => Object.assign(new UserEdge(), { cursor: r.cursor, node: toUserView(r.user) }));
-    return Object.assign(new UserConnection(), {
-      edges,
-      pageInfo: Object.assign(new PageInfo(), { hasNextPage: slice.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }),
-      countTotal: () => countUsers(ctx.deps.db, args.filter),
-    });
+    return toUserConnectionView(slice, () => countUsers(ctx.deps.db, args.filter));
   }
 
   @Auth("ADMIN")
@@ -68,14 +69,14 @@ export class AdminResolver {
 
   @Auth("ADMIN")
   @Query(() => UserStatistics)
-  userStats(@Ctx() ctx: Context): Promise<UserStatistics> {
-    return userStatistics(ctx.deps.db);
+  async userStats(@Ctx() ctx: Context): Promise<UserStatistics> {
+    return toUserStatisticsView(await userStatistics(ctx.deps.db));
   }
 
   @Auth("ADMIN")
   @Query(() => AuditEventPage, { description: "Newest first. size 1..100, page >= 1." })
-  auditLog(@Args(() => AuditLogArgs) args: AuditLogArgs, @Ctx() ctx: Context): Promise<AuditEventPage> {
-    return listAuditEvents(ctx.deps.db, args.filter, args.page ?? 1, args.size ?? 50);
+  async auditLog(@Args(() => AuditLogArgs) args: AuditLogArgs, @Ctx() ctx: Context): Promise<AuditEventPage> {
+    return toAuditEventPageView(await listAuditEvents(ctx.deps.db, args.filter, args.page ?? 1, args.size ?? 50));
   }
 
   @Auth("ADMIN")
@@ -93,7 +94,7 @@ export class AdminResolver {
   })
   async bulkUsers(@Arg("input", () => BulkUsersInput) input: BulkUsersInput, @Ctx() ctx: Context): Promise<BulkUsersResult> {
     const { user } = await ctx.viewer();
-    return bulkUsers(ctx.deps, user, input, ctx.meta);
+    return toBulkResultView(await bulkUsers(ctx.deps, user, input, ctx.meta));
   }
 }
 
@@ -108,11 +109,11 @@ export class UserConnectionResolver {
 @Resolver(() => UserStatistics)
 export class UserStatisticsResolver {
   @FieldResolver(() => [DailyCount], { description: "One entry per UTC day, oldest first, zeros included. days 1..365." })
-  registrations(
+  async registrations(
     @Root() _stats: UserStatistics,
     @Ctx() ctx: Context,
     @Arg("days", () => Int, { nullable: true, defaultValue: 30 }) days: number | null,
   ): Promise<DailyCount[]> {
-    return registrationsPerDay(ctx.deps.db, days ?? 30);
+    return (await registrationsPerDay(ctx.deps.db, days ?? 30)).map(toDailyCountView);
   }
 }

@@ -1,13 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { and, inArray, isNull, sql } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Tx } from "../db/client.js";
-import { auditEvents, sessions, users, type UserRow } from "../db/schema.js";
+import { recordAudits } from "../audit/audit.service.js";
+import { revokeSessions } from "../auth/sessions.service.js";
+import { users, type UserRow } from "../db/schema.js";
 import { forbidden } from "../errors.js";
 import { parseInput, uuidSchema } from "../lib/validation.js";
 import type { Deps, RequestMeta } from "../server/deps.js";
-import { findUserById, isActiveAdmin, lockAdminInvariant, otherActiveAdminExists } from "../users/users.repo.js";
-import { BulkFailure, BulkUsersResult, type BulkOperation, type BulkUsersInput } from "./admin.types.js";
+import { isActiveAdmin, otherActiveAdminExists } from "../users/users.repo.js";
+import { lockAsActingAdmin } from "./acting-admin.js";
+import type { BulkOperation, BulkUsersInput } from "./admin.types.js";
 
 export const BULK_MAX_IDS = 1000;
 
@@ -22,6 +25,23 @@ const bulkSchema = z
     dryRun: z.boolean().nullish(),
   })
   .refine((v) => v.operation !== "UPDATE_ROLE" || v.role != null, { path: ["role"], message: "UPDATE_ROLE needs a role" });
+
+export interface BulkFailureResult {
+  id: string;
+  code: string;
+  message: string;
+}
+
+/** What bulkUsers did (or, for a dry run, would do), id by id. */
+export interface BulkResult {
+  operation: BulkOperation;
+  requested: number;
+  succeeded: string[];
+  failed: BulkFailureResult[];
+  dryRun: boolean;
+  /** Groups the run's audit events; null for a dry run. */
+  bulkId: string | null;
+}
 
 type Target = Pick<UserRow, "id" | "role" | "isActive" | "deletedAt">;
 type Verdict = { ok: true } | { ok: false; code: string; message: string };
@@ -58,16 +78,13 @@ export async function bulkUsers(
   actor: UserRow,
   input: BulkUsersInput,
   meta: RequestMeta,
-): Promise<BulkUsersResult> {
+): Promise<BulkResult> {
   const { userIds, operation, role, dryRun } = parseInput(bulkSchema, input);
   const ids = [...new Set(userIds.map((id) => id.toLowerCase()))];
   if (ids.includes(actor.id)) throw forbidden("Your own id is in the list: change your own account through updateMe or deactivateMe");
 
   return deps.db.transaction(async (tx) => {
-    await lockAdminInvariant(tx);
-    // The caller's role is re-checked under the lock: an admin demoted a moment ago acts no more.
-    const caller = await findUserById(tx, actor.id);
-    if (!caller || !isActiveAdmin(caller)) throw forbidden("This operation requires the ADMIN role");
+    await lockAsActingAdmin(tx, actor.id);
     const found = await tx
       .select({ id: users.id, role: users.role, isActive: users.isActive, deletedAt: users.deletedAt })
       .from(users)
@@ -77,8 +94,8 @@ export async function bulkUsers(
     const byId = new Map(found.map((u) => [u.id, u]));
 
     const succeeded: string[] = [];
-    const failed: BulkFailure[] = [];
-    const fail = (id: string, code: string, message: string) => failed.push(Object.assign(new BulkFailure(), { id, code, message }));
+    const failed: BulkFailureResult[] = [];
+    const fail = (id: string, code: string, message: string) => failed.push({ id, code, message });
     // Active admins this run would remove; if no active admin exists outside them, the last one stays.
     const removing = removesAdmin(operation, role) ? found.filter((u) => isActiveAdmin(u)).map((u) => u.id) : [];
     let adminsLeft = removing.length + ((await otherActiveAdminExists(tx, removing)) ? 1 : 0);
@@ -105,35 +122,27 @@ export async function bulkUsers(
       succeeded.push(id);
     }
 
-    const result = Object.assign(new BulkUsersResult(), {
-      operation,
-      requested: ids.length,
-      succeeded,
-      failed,
-      dryRun: dryRun === true,
-      bulkId: null as string | null,
-    });
+    const result: BulkResult = { operation, requested: ids.length, succeeded, failed, dryRun: dryRun === true, bulkId: null };
     if (dryRun) return result;
 
-    result.bulkId = randomUUID();
+    const bulkId = randomUUID();
     if (succeeded.length > 0) await apply(tx, operation, role, succeeded);
-    const before = new Map(succeeded.map((id) => [id, byId.get(id)!]));
-    await tx.insert(auditEvents).values([
+    await recordAudits(tx, [
       {
         action: "admin.bulk",
         actorId: actor.id,
         ip: meta.ip,
-        details: { bulkId: result.bulkId, operation, role: role ?? null, ids, succeeded, failed: failed.map(({ id, code }) => ({ id, code })) },
+        details: { bulkId, operation, role: role ?? null, ids, succeeded, failed: failed.map(({ id, code }) => ({ id, code })) },
       },
       ...succeeded.map((id) => ({
-        action: "admin.bulk_user_changed",
+        action: "admin.bulk_user_changed" as const,
         actorId: actor.id,
         targetId: id,
         ip: meta.ip,
-        details: { bulkId: result.bulkId, operation, before: snapshot(before.get(id)!), after: expected(operation, role, before.get(id)!) },
+        details: { bulkId, operation, before: snapshot(byId.get(id)!), after: expected(operation, role, byId.get(id)!) },
       })),
     ]);
-    return result;
+    return { ...result, bulkId };
   });
 }
 
@@ -161,9 +170,6 @@ async function apply(tx: Tx, op: BulkOperation, role: "USER" | "ADMIN" | null | 
             : { role: role! };
   await tx.update(users).set({ ...set, updatedAt: sql`now()` }).where(inArray(users.id, ids));
   if (op === "DEACTIVATE" || op === "DELETE") {
-    await tx
-      .update(sessions)
-      .set({ revokedAt: sql`now()`, revokedReason: op === "DELETE" ? "deleted_by_admin" : "deactivated_by_admin" })
-      .where(and(inArray(sessions.userId, ids), isNull(sessions.revokedAt)));
+    await revokeSessions(tx, { userIds: ids }, op === "DELETE" ? "deleted_by_admin" : "deactivated_by_admin");
   }
 }

@@ -3,7 +3,28 @@ import { z } from "zod";
 import type { Queryable } from "../db/client.js";
 import { rowsOf } from "../db/client.js";
 import { parseInput } from "../lib/validation.js";
-import { DailyCount, RoleCount, UserStatistics } from "./admin.types.js";
+
+/** The counts of userStats (every count but `deleted` excludes deleted users). */
+export interface UserStats {
+  total: number;
+  active: number;
+  inactive: number;
+  deleted: number;
+  verified: number;
+  unverified: number;
+  byRole: Array<{ role: "USER" | "ADMIN"; count: number }>;
+  activeLast24h: number;
+  activeLast7d: number;
+  activeLast30d: number;
+  newLast7d: number;
+  newLast30d: number;
+}
+
+export interface DayCount {
+  /** YYYY-MM-DD (UTC) */
+  date: string;
+  count: number;
+}
 
 interface Totals {
   total: number;
@@ -24,7 +45,7 @@ interface Totals {
  * Every count in one pass over users (FILTER aggregates); byRole comes from the same pass, since
  * there are two roles. Counts other than `deleted` exclude deleted users.
  */
-export async function userStatistics(db: Queryable): Promise<UserStatistics> {
+export async function userStatistics(db: Queryable): Promise<UserStats> {
   const [t] = rowsOf<Totals>(
     await db.execute(sql`
       select
@@ -44,30 +65,29 @@ export async function userStatistics(db: Queryable): Promise<UserStatistics> {
     `),
   );
   const v = t!;
-  const byRole = [
-    Object.assign(new RoleCount(), { role: "ADMIN" as const, count: v.admins }),
-    Object.assign(new RoleCount(), { role: "USER" as const, count: v.total - v.admins }),
-  ];
-  return Object.assign(new UserStatistics(), {
+  return {
     total: v.total,
     active: v.active,
     inactive: v.inactive,
     deleted: v.deleted,
     verified: v.verified,
     unverified: v.unverified,
-    byRole,
+    byRole: [
+      { role: "ADMIN", count: v.admins },
+      { role: "USER", count: v.total - v.admins },
+    ],
     activeLast24h: v.active_24h,
     activeLast7d: v.active_7d,
     activeLast30d: v.active_30d,
     newLast7d: v.new_7d,
     newLast30d: v.new_30d,
-  });
+  };
 }
 
 const daysSchema = z.object({ days: z.number().int().min(1, "days must be from 1 to 365").max(365, "days must be from 1 to 365") });
 
 /** Registrations of users that are not deleted, per UTC day, oldest first, one entry per day (zeros too). */
-export async function registrationsPerDay(db: Queryable, rawDays: number): Promise<DailyCount[]> {
+export async function registrationsPerDay(db: Queryable, rawDays: number): Promise<DayCount[]> {
   const { days } = parseInput(daysSchema, { days: rawDays });
   const rows = rowsOf<{ day: string; count: number }>(
     await db.execute(sql`
@@ -85,5 +105,5 @@ export async function registrationsPerDay(db: Queryable, rawDays: number): Promi
       order by d.day
     `),
   );
-  return rows.map((r) => Object.assign(new DailyCount(), { date: r.day, count: Number(r.count) }));
+  return rows.map((r) => ({ date: r.day, count: Number(r.count) }));
 }

@@ -8,7 +8,8 @@ import { ALL_EMAIL_TOKEN_KINDS, deleteUnusedEmailTokens } from "../email/email-t
 import { conflict, forbidden, notFound } from "../errors.js";
 import { emailSchema, fullNameSchema, parseId, parseInput } from "../lib/validation.js";
 import type { Deps, RequestMeta } from "../server/deps.js";
-import { findUserById, isActiveAdmin, lockAdminInvariant, lockUserById, otherActiveAdminExists } from "../users/users.repo.js";
+import { isActiveAdmin, lockUserById, otherActiveAdminExists } from "../users/users.repo.js";
+import { lockAsActingAdmin } from "./acting-admin.js";
 import type { UpdateUserInput } from "./admin.types.js";
 
 const updateSchema = z.object({
@@ -30,7 +31,7 @@ const snapshot = (u: Snapshot): Snapshot => ({
 
 /**
  * An admin's change to a user. Admins cannot demote or deactivate themselves, and no change may leave
- * zero active admins: the active-admin rows are locked first, so two admins demoting each other at
+ * zero active admins: the admin-invariant lock is taken first, so two admins demoting each other at
  * once cannot both succeed. Deactivation ends the user's sessions; role and status act at the user's
  * next request. An email set here applies at once (and must be free). Audited with before and after.
  */
@@ -49,10 +50,7 @@ export async function updateUser(
 
   try {
     return await deps.db.transaction(async (tx) => {
-      await lockAdminInvariant(tx);
-      // The caller's role is re-checked under the lock: an admin demoted a moment ago acts no more.
-      const caller = await findUserById(tx, actor.id);
-      if (!caller || !isActiveAdmin(caller)) throw forbidden("This operation requires the ADMIN role");
+      await lockAsActingAdmin(tx, actor.id);
       const before = await lockUserById(tx, id);
       if (!before) throw notFound("No such user");
 

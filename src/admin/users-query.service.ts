@@ -4,6 +4,7 @@ import type { Queryable } from "../db/client.js";
 import { users, type UserRow } from "../db/schema.js";
 import { pgErrorCode } from "../db/errors.js";
 import { badInput } from "../errors.js";
+import { parsePage, toPage, type Page } from "../lib/paging.js";
 import { parseInput } from "../lib/validation.js";
 import type { SortOrder, UserFilter, UserSortField } from "./admin.types.js";
 
@@ -67,31 +68,19 @@ function orderBy(sortBy: UserSortField, sortOrder: SortOrder): SQL[] {
   return [dir(SORT_KEY[sortBy].expr), dir(users.id)];
 }
 
-const pageSchema = z.object({
-  page: z.number().int().min(1, "page must be 1 or more"),
-  size: z.number().int().min(1, "size must be from 1 to 100").max(100, "size must be from 1 to 100"),
-});
-
-export interface UserPageResult {
-  rows: UserRow[];
-  total: number;
-  page: number;
-  size: number;
-  pages: number;
-}
 
 /** Offset pages with an exact total (the admin table view). */
 export async function listUsers(
   db: Queryable,
   args: { filter?: UserFilter | null; page: number; size: number; sortBy: UserSortField; sortOrder: SortOrder },
-): Promise<UserPageResult> {
-  const { page, size } = parseInput(pageSchema, { page: args.page, size: args.size });
+): Promise<Page<UserRow>> {
+  const request = parsePage(args.page, args.size);
+  const { size, offset } = request;
   const where = userWhere(args.filter);
   const order = orderBy(args.sortBy, args.sortOrder);
-  const offset = (page - 1) * size;
   if (hasSelectiveTerm(args.filter)) {
     const { rows, total } = await searchPage(db, where, order, size, offset);
-    return { rows, total, page, size, pages: Math.ceil(total / size) };
+    return toPage(rows, total, request);
   }
   // Otherwise the page can walk the sort index and stop after `size` rows, and the count needs no
   // rows fetched: two queries beat one that visits every match to count it.
@@ -99,8 +88,7 @@ export async function listUsers(
     db.select().from(users).where(where).orderBy(...order).limit(size).offset(offset),
     db.select({ n: count() }).from(users).where(where),
   ]);
-  const total = Number(totalRow?.n ?? 0);
-  return { rows, total, page, size, pages: Math.ceil(total / size) };
+  return toPage(rows, Number(totalRow?.n ?? 0), request);
 }
 
 /** From this length on a term is taken as selective (one user, a few): see searchPage. */
@@ -162,17 +150,16 @@ export function encodeCursor(c: Cursor): string {
 const invalidCursor = () => badInput([{ field: "after", message: "Invalid cursor: use an endCursor or cursor from the same sort" }]);
 
 function decodeCursor(raw: string, sortBy: UserSortField, sortOrder: SortOrder): Cursor {
-  const invalid = invalidCursor;
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(raw, "base64url").toString("utf8"));
   } catch {
-    throw invalid();
+    throw invalidCursor();
   }
   const ok = z.tuple([z.literal(sortBy), z.literal(sortOrder), z.string().max(500), z.uuid()]).safeParse(parsed);
-  if (!ok.success) throw invalid();
+  if (!ok.success) throw invalidCursor();
   const [, , key, id] = ok.data;
-  if (sortBy === "ROLE" && key !== "USER" && key !== "ADMIN") throw invalid();
+  if (sortBy === "ROLE" && key !== "USER" && key !== "ADMIN") throw invalidCursor();
   return { sortBy, sortOrder, key, id };
 }
 

@@ -33,17 +33,24 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
+const toValues = (entry: AuditEntry) => ({
+  action: entry.action,
+  actorId: entry.actorId ?? null,
+  targetId: entry.targetId ?? null,
+  ip: entry.ip ?? null,
+  details: entry.details ?? null,
+});
+
 /** Call with the transaction that makes the change, so the event and the change commit together. */
 export async function recordAudit(db: Queryable, entry: AuditEntry): Promise<void> {
   await db
     .insert(auditEvents)
-    .values({
-      action: entry.action,
-      actorId: entry.actorId ?? null,
-      targetId: entry.targetId ?? null,
-      ip: entry.ip ?? null,
-      details: entry.details ?? null,
-    })
+    .values(toValues(entry))
     .prepare("gatehouse_audit_insert")
     .execute();
+}
+
+/** Many events in one multi-row insert (a bulk run's), in the transaction of the change. */
+export async function recordAudits(db: Queryable, entries: readonly AuditEntry[]): Promise<void> {
+  if (entries.length > 0) await db.insert(auditEvents).values(entries.map(toValues));
 }

@@ -2,7 +2,7 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { recordAudit } from "../audit/audit.service.js";
 import { isUniqueViolation } from "../db/errors.js";
-import { sessions as sessionsTable, users, type UserRow } from "../db/schema.js";
+import { users, type UserRow } from "../db/schema.js";
 import { conflict, unauthenticated, type FieldError } from "../errors.js";
 import { emailSchema, fullNameSchema, parseInput } from "../lib/validation.js";
 import type { Deps, RequestMeta } from "../server/deps.js";
@@ -13,7 +13,7 @@ import { queueVerificationEmail } from "../email/email.service.js";
 import { chargeAccountLimit } from "./login-limit.js";
 import { checkPasswordPolicy } from "./password.js";
 import { AuthPayload, type LoginInput, type RegisterInput } from "./auth.types.js";
-import { consumeRefreshToken, continueSession, createSession, revokeUserSessions } from "./sessions.service.js";
+import { consumeRefreshToken, continueSession, createSession, revokeSessions, revokeUserSessions } from "./sessions.service.js";
 
 const INVALID_CREDENTIALS = "Invalid email or password";
 
@@ -191,11 +191,7 @@ export async function logout(deps: Pick<Deps, "db">, refreshToken: string, meta:
   const result = await deps.db.transaction(async (tx) => {
     const consumed = await consumeRefreshToken(tx, refreshToken, meta.ip);
     if (consumed.status !== "ok") return consumed.status;
-    const [ended] = await tx
-      .update(sessionsTable)
-      .set({ revokedAt: sql`now()`, revokedReason: "logout" })
-      .where(and(eq(sessionsTable.id, consumed.sessionId), isNull(sessionsTable.revokedAt)))
-      .returning({ userId: sessionsTable.userId });
+    const [ended] = await revokeSessions(tx, { sessionId: consumed.sessionId }, "logout");
     if (ended) {
       await recordAudit(tx, {
         action: "user.logout",

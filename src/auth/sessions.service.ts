@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNull, ne, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { Db, Queryable, Tx } from "../db/client.js";
 import { refreshTokens, sessions, users, type UserRow } from "../db/schema.js";
 import type { Deps, RequestMeta } from "../server/deps.js";
@@ -47,6 +47,29 @@ export async function createSession(
   return { sessionId: session!.id, refreshToken };
 }
 
+/** Which sessions to revoke: one by id, or every session of some users (optionally but one). */
+export type SessionSelector = { sessionId: string } | { userIds: readonly string[]; exceptSessionId?: string };
+
+/**
+ * The one writer of session revocation: marks the selected sessions that are still live as revoked,
+ * with the reason, and returns them. Already revoked sessions keep their first reason.
+ */
+export async function revokeSessions(
+  tx: Queryable,
+  which: SessionSelector,
+  reason: SessionRevokeReason,
+): Promise<Array<{ id: string; userId: string }>> {
+  const selected: SQL | undefined =
+    "sessionId" in which
+      ? eq(sessions.id, which.sessionId)
+      : and(inArray(sessions.userId, [...which.userIds]), which.exceptSessionId ? ne(sessions.id, which.exceptSessionId) : undefined);
+  return tx
+    .update(sessions)
+    .set({ revokedAt: sql`now()`, revokedReason: reason })
+    .where(and(selected, isNull(sessions.revokedAt)))
+    .returning({ id: sessions.id, userId: sessions.userId });
+}
+
 /** Revokes every live session of a user (optionally but one). Returns how many were revoked. */
 export async function revokeUserSessions(
   tx: Queryable,
@@ -54,24 +77,10 @@ export async function revokeUserSessions(
   reason: SessionRevokeReason,
   exceptSessionId?: string,
 ): Promise<number> {
-  const revoked = await tx
-    .update(sessions)
-    .set({ revokedAt: sql`now()`, revokedReason: reason })
-    .where(
-      and(
-        eq(sessions.userId, userId),
-        isNull(sessions.revokedAt),
-        exceptSessionId ? ne(sessions.id, exceptSessionId) : undefined,
-      ),
-    )
-    .returning({ id: sessions.id });
-  return revoked.length;
+  return (await revokeSessions(tx, { userIds: [userId], ...(exceptSessionId ? { exceptSessionId } : {}) }, reason)).length;
 }
 
-export type ConsumedRefreshToken =
-  | { status: "ok"; sessionId: string }
-  | { status: "reused"; sessionId: string; userId: string | null }
-  | { status: "unknown" };
+export type ConsumedRefreshToken = { status: "ok"; sessionId: string } | { status: "reused"; sessionId: string } | { status: "unknown" };
 
 /**
  * Marks a refresh token used, atomically: of any number of concurrent callers with one token, exactly
@@ -95,11 +104,7 @@ export async function consumeRefreshToken(tx: Tx, refreshToken: string, ip: stri
     .limit(1);
   if (!known) return { status: "unknown" };
 
-  const revoked = await tx
-    .update(sessions)
-    .set({ revokedAt: sql`now()`, revokedReason: "refresh_token_reuse" })
-    .where(and(eq(sessions.id, known.sessionId), isNull(sessions.revokedAt)))
-    .returning({ id: sessions.id });
+  const revoked = await revokeSessions(tx, { sessionId: known.sessionId }, "refresh_token_reuse");
   if (revoked.length > 0) {
     await recordAudit(tx, {
       action: "user.refresh_token_reused",
@@ -109,7 +114,7 @@ export async function consumeRefreshToken(tx: Tx, refreshToken: string, ip: stri
       details: { sessionId: known.sessionId },
     });
   }
-  return { status: "reused", sessionId: known.sessionId, userId: known.userId };
+  return { status: "reused", sessionId: known.sessionId };
 }
 
 export interface LiveSession {
@@ -215,10 +220,7 @@ export async function revokeOwnSession(
       .limit(1);
     if (!own) return false;
     if (own.revokedAt) return true; // already done: revoking is idempotent
-    await tx
-      .update(sessions)
-      .set({ revokedAt: sql`now()`, revokedReason: "revoked_by_user" })
-      .where(eq(sessions.id, sessionId));
+    await revokeSessions(tx, { sessionId }, "revoked_by_user");
     await recordAudit(tx, {
       action: "user.session_revoked",
       actorId: userId,

@@ -5,8 +5,9 @@ import { createLogger } from "../lib/logger.js";
 import { safeError } from "../lib/logger.js";
 import { lockDataDir } from "./data-dir-lock.js";
 import { createApp } from "./app.js";
+import { bootstrapAdmin } from "../admin/create-admin.service.js";
 import { startMetricsServer } from "./metrics-server.js";
-import { bootstrapAdmin, createDeps } from "./runtime.js";
+import { createDeps } from "./runtime.js";
 
 /** Bounded wait for in-flight requests on shutdown. */
 const SHUTDOWN_GRACE_MS = 10_000;

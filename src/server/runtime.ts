@@ -10,8 +10,6 @@ import { createMetrics } from "../observability/metrics.js";
 import { createRateLimiter } from "../rate-limit/rate-limiter.js";
 import { createFallbackHitStore, createMemoryHitStore, createRedisHitStore, type MemoryHitStore } from "../rate-limit/stores.js";
 import { createRedisClient, waitForRedis } from "./redis.js";
-import { AppError } from "../errors.js";
-import { createAdmin, countActiveAdmins } from "../users/admins.service.js";
 import type { Deps } from "./deps.js";
 
 export interface DepsOverrides {
@@ -59,31 +57,5 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   } catch (err) {
     if (!overrides.database) await database.close();
     throw err;
-  }
-}
-
-/**
- * BOOTSTRAP_ADMIN_*: creates that admin when no active admin exists; a no-op on every later start.
- * An address that belongs to a non-admin account is never promoted this way (whoever registered it
- * first would become admin): that is a start-up error for the operator to resolve.
- */
-export async function bootstrapAdmin(deps: Deps): Promise<void> {
-  const wanted = deps.config.bootstrapAdmin;
-  if (!wanted || (await countActiveAdmins(deps)) > 0) return;
-  let result;
-  try {
-    result = await createAdmin(deps, wanted, "bootstrap");
-  } catch (err) {
-    if (err instanceof AppError) {
-      const fields = (err.extensions["fields"] as { field: string; message: string }[] | undefined) ?? [];
-      const detail = fields.map((f) => `BOOTSTRAP_ADMIN_${f.field === "fullName" ? "NAME" : f.field.toUpperCase()}: ${f.message}`);
-      throw new Error(`Invalid bootstrap admin: ${detail.join("; ") || err.message}`);
-    }
-    throw err;
-  }
-  if (result.status === "created") {
-    deps.logger.info({ userId: result.user.id }, "bootstrap admin created");
-  } else if (result.user.role !== "ADMIN") {
-    throw new Error("BOOTSTRAP_ADMIN_EMAIL belongs to an existing non-admin account; promote it with `npm run cli -- create-admin --promote` instead");
   }
 }

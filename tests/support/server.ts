@@ -97,7 +97,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     deps,
     config,
     testDb,
-    async gql(query, variables, opts = {}) {
+    async gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, opts: GqlOptions = {}): Promise<GqlResponse<T>> {
       const res = await fetch(`${url}/graphql`, {
         method: "POST",
         headers: {
@@ -107,7 +107,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
         },
         body: JSON.stringify({ query, variables }),
       });
-      return { status: res.status, headers: res.headers, body: (await res.json()) as GqlResponse["body"] } as never;
+      return { status: res.status, headers: res.headers, body: (await res.json()) as GqlResponse<T>["body"] };
     },
     async reset() {
       await deps.db.execute(sql`truncate table refresh_tokens, sessions, audit_events, email_tokens, email_outbox, users cascade`);

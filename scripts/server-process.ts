@@ -1,3 +1,4 @@
+/* Runs the server as a child process, as an operator would: for the multi-instance tests and the benchmarks. */
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 
@@ -9,7 +10,7 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-const root = join(import.meta.dirname, "..", "..");
+const root = join(import.meta.dirname, "..");
 
 /**
  * Starts the server as its own process (PORT=0) and resolves once it says it is ready: from source

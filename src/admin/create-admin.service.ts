@@ -4,10 +4,10 @@ import { recordAudit } from "../audit/audit.service.js";
 import { checkPasswordPolicy } from "../auth/password.js";
 import { isUniqueViolation } from "../db/errors.js";
 import { users, type UserRow } from "../db/schema.js";
-import type { FieldError } from "../errors.js";
+import { AppError, type FieldError } from "../errors.js";
 import { emailSchema, fullNameSchema, parseInput } from "../lib/validation.js";
 import type { Deps } from "../server/deps.js";
-import { findUserByEmail } from "./users.repo.js";
+import { findUserByEmail } from "../users/users.repo.js";
 
 export interface NewAdmin {
   email: string;
@@ -88,4 +88,30 @@ export async function countActiveAdmins(deps: Pick<Deps, "db">): Promise<number>
     .from(users)
     .where(and(eq(users.role, "ADMIN"), eq(users.isActive, true), isNull(users.deletedAt)));
   return row?.n ?? 0;
+}
+
+/**
+ * BOOTSTRAP_ADMIN_*: creates that admin when no active admin exists; a no-op on every later start.
+ * An address that belongs to a non-admin account is never promoted this way (whoever registered it
+ * first would become admin): that is a start-up error for the operator to resolve.
+ */
+export async function bootstrapAdmin(deps: Pick<Deps, "db" | "hasher" | "config" | "logger">): Promise<void> {
+  const wanted = deps.config.bootstrapAdmin;
+  if (!wanted || (await countActiveAdmins(deps)) > 0) return;
+  let result;
+  try {
+    result = await createAdmin(deps, wanted, "bootstrap");
+  } catch (err) {
+    if (err instanceof AppError) {
+      const fields = (err.extensions["fields"] as { field: string; message: string }[] | undefined) ?? [];
+      const detail = fields.map((f) => `BOOTSTRAP_ADMIN_${f.field === "fullName" ? "NAME" : f.field.toUpperCase()}: ${f.message}`);
+      throw new Error(`Invalid bootstrap admin: ${detail.join("; ") || err.message}`);
+    }
+    throw err;
+  }
+  if (result.status === "created") {
+    deps.logger.info({ userId: result.user.id }, "bootstrap admin created");
+  } else if (result.user.role !== "ADMIN") {
+    throw new Error("BOOTSTRAP_ADMIN_EMAIL belongs to an existing non-admin account; promote it with `npm run cli -- create-admin --promote` instead");
+  }
 }

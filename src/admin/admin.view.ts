@@ -1,0 +1,96 @@
+import type { AuditEventRow, UserRow } from "../db/schema.js";
+import type { Page } from "../lib/paging.js";
+import { toUserView } from "../users/user.view.js";
+import {
+  AuditEvent,
+  AuditEventPage,
+  BulkFailure,
+  BulkUsersResult,
+  DailyCount,
+  PageInfo,
+  RoleCount,
+  UserConnection,
+  UserEdge,
+  UserPage,
+  UserStatistics,
+} from "./admin.types.js";
+import type { BulkResult } from "./bulk-users.service.js";
+import type { DayCount, UserStats } from "./stats.service.js";
+import type { UserSlice } from "./users-query.service.js";
+
+/*
+ * The admin feature's one mapping from what its services return (rows, plain results) to its GraphQL
+ * types. Each copies named fields only, as toUserView does for users.
+ */
+
+export function toUserPageView(page: Page<UserRow>): UserPage {
+  return Object.assign(new UserPage(), {
+    items: page.rows.map((r) => toUserView(r)),
+    total: page.total,
+    page: page.page,
+    size: page.size,
+    pages: page.pages,
+  });
+}
+
+/** `countTotal` runs only when the client selects totalCount (UserConnectionResolver). */
+export function toUserConnectionView(slice: UserSlice, countTotal: () => Promise<number>): UserConnection {
+  const edges = slice.rows.map((r) => Object.assign(new UserEdge(), { cursor: r.cursor, node: toUserView(r.user) }));
+  return Object.assign(new UserConnection(), {
+    edges,
+    pageInfo: Object.assign(new PageInfo(), { hasNextPage: slice.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }),
+    countTotal,
+  });
+}
+
+export function toUserStatisticsView(stats: UserStats): UserStatistics {
+  return Object.assign(new UserStatistics(), {
+    total: stats.total,
+    active: stats.active,
+    inactive: stats.inactive,
+    deleted: stats.deleted,
+    verified: stats.verified,
+    unverified: stats.unverified,
+    byRole: stats.byRole.map((r) => Object.assign(new RoleCount(), { role: r.role, count: r.count })),
+    activeLast24h: stats.activeLast24h,
+    activeLast7d: stats.activeLast7d,
+    activeLast30d: stats.activeLast30d,
+    newLast7d: stats.newLast7d,
+    newLast30d: stats.newLast30d,
+  });
+}
+
+export const toDailyCountView = (day: DayCount): DailyCount => Object.assign(new DailyCount(), { date: day.date, count: day.count });
+
+export function toAuditEventView(row: AuditEventRow): AuditEvent {
+  return Object.assign(new AuditEvent(), {
+    id: row.id,
+    at: row.at,
+    action: row.action,
+    actorId: row.actorId,
+    targetId: row.targetId,
+    ip: row.ip,
+    details: row.details,
+  });
+}
+
+export function toAuditEventPageView(page: Page<AuditEventRow>): AuditEventPage {
+  return Object.assign(new AuditEventPage(), {
+    items: page.rows.map(toAuditEventView),
+    total: page.total,
+    page: page.page,
+    size: page.size,
+    pages: page.pages,
+  });
+}
+
+export function toBulkResultView(result: BulkResult): BulkUsersResult {
+  return Object.assign(new BulkUsersResult(), {
+    operation: result.operation,
+    requested: result.requested,
+    succeeded: result.succeeded,
+    failed: result.failed.map((f) => Object.assign(new BulkFailure(), { id: f.id, code: f.code, message: f.message })),
+    dryRun: result.dryRun,
+    bulkId: result.bulkId,
+  });
+}
