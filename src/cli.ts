@@ -1,11 +1,12 @@
 import "reflect-metadata";
 import { parseArgs } from "node:util";
 import { read } from "read";
-import { ConfigError, loadConfig, readAdminPasswordFromEnv } from "./config.js";
+import { ConfigError, loadConfig } from "./config.js";
 import { AppError } from "./errors.js";
-import { createLogger, safeError } from "./lib/logger.js";
+import { createLogger } from "./lib/logger.js";
+import { safeError } from "./lib/safe-error.js";
 import { lockDataDir } from "./server/data-dir-lock.js";
-import { createDeps } from "./server/runtime.js";
+import { createDeps } from "./server/create-deps.js";
 import { createAdmin, promoteToAdmin } from "./admin/create-admin.service.js";
 
 const USAGE = `Usage:
@@ -59,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
       console.log(`${promoted.email} (${promoted.id}) is now an active admin.`);
       return 0;
     }
-    const password = readAdminPasswordFromEnv() ?? (await promptPassword());
+    const password = adminPasswordFrom(process.env) ?? (await promptPassword());
     const result = await createAdmin(deps, { email: values.email, fullName: values.name ?? "", password }, "cli");
     if (result.status === "created") {
       console.log(`Created admin ${result.user.email} (${result.user.id}).`);
@@ -75,6 +76,15 @@ async function main(argv: string[]): Promise<number> {
     await deps.database.close();
     await release?.();
   }
+}
+
+/**
+ * create-admin's password: ADMIN_PASSWORD (a variable of this command only, so not in Config), else a
+ * hidden prompt; never argv.
+ */
+function adminPasswordFrom(env: NodeJS.ProcessEnv): string | undefined {
+  const value = env["ADMIN_PASSWORD"];
+  return value === undefined || value === "" ? undefined : value;
 }
 
 async function promptPassword(): Promise<string> {

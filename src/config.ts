@@ -5,7 +5,7 @@ import ms from "ms";
 import { z } from "zod";
 import { estimateEntropyBits, MIN_PRODUCTION_SECRET_BITS } from "./lib/entropy.js";
 import { deriveSecret } from "./lib/sealed.js";
-import { DEFAULT_LIMITS, LIMIT_NAMES, limitEnvName, type Limit, type LimitName } from "./rate-limit/limits.js";
+import { DEFAULT_LIMITS, LIMIT_NAMES, limitEnvName, type Limit, type LimitName } from "./limits.js";
 
 /**
  * Every environment variable Gatehouse reads, parsed once (API.md §1).
@@ -353,10 +353,4 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
-}
-
-/** The CLI's create-admin reads the new admin's password from here (never from argv), else prompts. */
-export function readAdminPasswordFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const value = env["ADMIN_PASSWORD"];
-  return value === undefined || value === "" ? undefined : value;
 }

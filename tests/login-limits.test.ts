@@ -2,7 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { sessions } from "../src/db/schema.js";
-import { limitEnvName } from "../src/rate-limit/limits.js";
+import { limitEnvName } from "../src/limits.js";
 import { LOGIN, REGISTER, onlyError } from "./support/flows.js";
 import { OTHER_STRONG_PASSWORD, STRONG_PASSWORD, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from "./support/server.js";
 

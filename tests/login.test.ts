@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { and, asc, eq, sql } from "drizzle-orm";
-import type { Hasher } from "../src/auth/password.js";
+import type { Hasher } from "../src/deps.js";
 import { auditEvents, sessions, users } from "../src/db/schema.js";
 import { REGISTER, onlyError } from "./support/flows.js";
 import {

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { DrizzleQueryError, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emailTokens, refreshTokens, users } from "../src/db/schema.js";
-import { safeError } from "../src/lib/logger.js";
+import { safeError } from "../src/lib/safe-error.js";
 import { LOGIN, REGISTER } from "./support/flows.js";
 import { captureLogs } from "./support/logs.js";
 import { createMailbox, type Mailbox } from "./support/mailbox.js";

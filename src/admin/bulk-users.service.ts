@@ -7,7 +7,7 @@ import { revokeSessions } from "../auth/sessions.service.js";
 import { users, type UserRow } from "../db/schema.js";
 import { forbidden } from "../errors.js";
 import { parseInput, uuidSchema } from "../lib/validation.js";
-import type { Deps, RequestMeta } from "../server/deps.js";
+import type { Deps, RequestMeta } from "../deps.js";
 import { isActiveAdmin, otherActiveAdminExists } from "../users/users.repo.js";
 import { lockAsActingAdmin } from "./acting-admin.js";
 import type { BulkOperation, BulkUsersInput } from "./admin.types.js";

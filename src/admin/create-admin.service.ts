@@ -2,11 +2,11 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { recordAudit } from "../audit/audit.service.js";
 import { checkPasswordPolicy } from "../auth/password.js";
-import { isUniqueViolation } from "../db/errors.js";
+import { isEmailTaken } from "../users/email-taken.js";
 import { users, type UserRow } from "../db/schema.js";
 import { AppError, type FieldError } from "../errors.js";
 import { emailSchema, fullNameSchema, parseInput } from "../lib/validation.js";
-import type { Deps } from "../server/deps.js";
+import type { Deps } from "../deps.js";
 import { findUserByEmail } from "../users/users.repo.js";
 
 export interface NewAdmin {
@@ -51,7 +51,7 @@ export async function createAdmin(
     });
   } catch (err) {
     // Another instance bootstrapping the same admin at the same moment.
-    if (isUniqueViolation(err, "users_email_key")) {
+    if (isEmailTaken(err)) {
       const user = await findUserByEmail(deps.db, email);
       if (user) return { status: "exists", user };
     }

@@ -2,12 +2,12 @@ import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { recordAudit } from "../audit/audit.service.js";
 import { revokeUserSessions } from "../auth/sessions.service.js";
-import { isUniqueViolation } from "../db/errors.js";
+import { rethrowEmailTaken } from "../users/email-taken.js";
 import { users, type UserRow } from "../db/schema.js";
 import { ALL_EMAIL_TOKEN_KINDS, deleteUnusedEmailTokens } from "../email/email-tokens.js";
 import { conflict, forbidden, notFound } from "../errors.js";
 import { emailSchema, fullNameSchema, parseId, parseInput } from "../lib/validation.js";
-import type { Deps, RequestMeta } from "../server/deps.js";
+import type { Deps, RequestMeta } from "../deps.js";
 import { isActiveAdmin, lockUserById, otherActiveAdminExists } from "../users/users.repo.js";
 import { lockAsActingAdmin } from "./acting-admin.js";
 import type { UpdateUserInput } from "./admin.types.js";
@@ -91,7 +91,6 @@ export async function updateUser(
       return after!;
     });
   } catch (err) {
-    if (isUniqueViolation(err, "users_email_key")) throw conflict("An account with this email already exists");
-    throw err;
+    rethrowEmailTaken(err);
   }
 }

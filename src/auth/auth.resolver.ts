@@ -1,7 +1,7 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
 import { notFound } from "../errors.js";
 import { Auth, Public } from "../graphql/access.js";
-import { RateLimit } from "../rate-limit/rate-limit.decorator.js";
+import { RateLimit } from "../graphql/rate-limit.js";
 import type { Context } from "../graphql/context.js";
 import { parseId } from "../lib/validation.js";
 import { User } from "../users/user.types.js";

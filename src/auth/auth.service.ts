@@ -1,11 +1,11 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { recordAudit } from "../audit/audit.service.js";
-import { isUniqueViolation } from "../db/errors.js";
 import { users, type UserRow } from "../db/schema.js";
 import { conflict, unauthenticated, type FieldError } from "../errors.js";
 import { emailSchema, fullNameSchema, parseInput } from "../lib/validation.js";
-import type { Deps, RequestMeta } from "../server/deps.js";
+import type { Deps, RequestMeta } from "../deps.js";
+import { rethrowEmailTaken } from "../users/email-taken.js";
 import { findUserByEmail } from "../users/users.repo.js";
 import { toUserView } from "../users/user.view.js";
 import type { User } from "../users/user.types.js";
@@ -74,8 +74,7 @@ export async function register(deps: Pick<Deps, "db" | "hasher" | "config" | "ou
     deps.outbox.notify();
     return toUserView(row);
   } catch (err) {
-    if (isUniqueViolation(err, "users_email_key")) throw conflict("An account with this email already exists");
-    throw err;
+    rethrowEmailTaken(err);
   }
 }
 

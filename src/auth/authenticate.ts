@@ -1,5 +1,5 @@
 import type { UserRow } from "../db/schema.js";
-import type { Deps } from "../server/deps.js";
+import type { Deps } from "../deps.js";
 import { unauthenticated } from "../errors.js";
 import { loadLiveSession, touchSession } from "./sessions.service.js";
 

@@ -3,7 +3,7 @@ import type { Queryable } from "../db/client.js";
 import { sessions, users } from "../db/schema.js";
 import { rateLimitAddress } from "../lib/ip.js";
 import { emailKeyPart } from "../rate-limit/keys.js";
-import type { Deps, RequestMeta } from "../server/deps.js";
+import type { Deps, RequestMeta } from "../deps.js";
 
 /** How long a successful login makes its client address "known" to the account. */
 const KNOWN_ADDRESS_DAYS = 30;

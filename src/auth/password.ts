@@ -3,16 +3,7 @@ import { hash, verify } from "@node-rs/argon2";
 import pLimit from "p-limit";
 import type { FieldError } from "../errors.js";
 import { estimateStrength } from "./password-strength.js";
-
-export interface Hasher {
-  hash(password: string): Promise<string>;
-  verify(passwordHash: string, password: string): Promise<boolean>;
-  /**
-   * A hash of nothing in particular, made with the same parameters: login verifies against it when
-   * the email is unknown so that both failures cost the same time.
-   */
-  dummyHash(): Promise<string>;
-}
+import type { Hasher } from "../deps.js";
 
 export interface Argon2Params {
   /** KiB */

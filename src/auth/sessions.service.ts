@@ -1,7 +1,7 @@
 import { and, desc, eq, gt, inArray, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { Db, Queryable, Tx } from "../db/client.js";
 import { refreshTokens, sessions, users, type UserRow } from "../db/schema.js";
-import type { Deps, RequestMeta } from "../server/deps.js";
+import type { Deps, RequestMeta } from "../deps.js";
 import { recordAudit } from "../audit/audit.service.js";
 import { generateOpaqueToken, hashToken } from "./tokens.js";
 

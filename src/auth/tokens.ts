@@ -3,18 +3,7 @@ import { SignJWT, errors as joseErrors, jwtVerify } from "jose";
 import { LRUCache } from "lru-cache";
 import type { Config } from "../config.js";
 import { unauthenticated } from "../errors.js";
-
-export interface AccessClaims {
-  userId: string;
-  sessionId: string;
-}
-
-export interface TokenService {
-  /** Signs a short-lived HS256 access token; `expiresIn` is in seconds. */
-  signAccessToken(claims: AccessClaims): Promise<{ token: string; expiresIn: number }>;
-  /** Verifies signature, algorithm, issuer, audience and expiry; throws UNAUTHENTICATED otherwise. */
-  verifyAccessToken(token: string): Promise<AccessClaims>;
-}
+import type { AccessClaims, TokenService } from "../deps.js";
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -1,6 +1,6 @@
 import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
 import { Auth, Public } from "../graphql/access.js";
-import { RateLimit } from "../rate-limit/rate-limit.decorator.js";
+import { RateLimit } from "../graphql/rate-limit.js";
 import type { Context } from "../graphql/context.js";
 import { User } from "../users/user.types.js";
 import { toUserView } from "../users/user.view.js";

@@ -4,11 +4,11 @@ import { recordAudit } from "../audit/audit.service.js";
 import { checkPasswordPolicy } from "../auth/password.js";
 import { revokeUserSessions } from "../auth/sessions.service.js";
 import type { Queryable } from "../db/client.js";
-import { isUniqueViolation } from "../db/errors.js";
+import { EMAIL_TAKEN, rethrowEmailTaken } from "../users/email-taken.js";
 import { users, type UserRow } from "../db/schema.js";
 import { badInput, conflict, type FieldError } from "../errors.js";
 import { emailSchema, parseInput } from "../lib/validation.js";
-import type { Deps, RequestMeta } from "../server/deps.js";
+import type { Deps, RequestMeta } from "../deps.js";
 import { findUserByEmail, findUserById, lockUserById } from "../users/users.repo.js";
 import { consumeEmailToken, deleteUnusedEmailTokens, findLiveEmailToken, issueEmailToken } from "./email-tokens.js";
 import { enqueueEmail } from "./outbox.js";
@@ -87,8 +87,7 @@ export async function verifyEmail(deps: Pick<Deps, "db">, rawToken: string, meta
     if (!updated) throw invalid();
     return updated;
   } catch (err) {
-    if (isUniqueViolation(err, "users_email_key")) throw conflict("That email address now belongs to another account");
-    throw err;
+    rethrowEmailTaken(err, "That email address now belongs to another account");
   }
 }
 
@@ -183,7 +182,7 @@ export async function resetPassword(deps: EmailDeps & Pick<Deps, "hasher">, inpu
  */
 export async function requestEmailChange(tx: Queryable, config: Deps["config"], me: UserRow, newEmail: string, ip: string | null): Promise<void> {
   const owner = await findUserByEmail(tx, newEmail);
-  if (owner && owner.id !== me.id) throw conflict("An account with this email already exists");
+  if (owner && owner.id !== me.id) throw conflict(EMAIL_TAKEN);
   await tx.update(users).set({ pendingEmail: newEmail, updatedAt: sql`now()` }).where(eq(users.id, me.id));
   const token = await issueEmailToken(tx, me.id, "CHANGE_EMAIL", newEmail);
   // Neither the new address (not confirmed) nor an unverified old one is greeted by name.

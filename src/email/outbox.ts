@@ -4,10 +4,11 @@ import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import type { Db, Queryable } from "../db/client.js";
 import { emailOutbox, type EmailOutboxRow } from "../db/schema.js";
-import { safeError } from "../lib/logger.js";
+import { safeError } from "../lib/safe-error.js";
 import { deriveKey, isSealed, open, seal } from "../lib/sealed.js";
 import type { RenderedEmail } from "./templates.js";
 import type { MailTransport } from "./transport.js";
+import type { OutboxWorker } from "../deps.js";
 
 /** How long a claimed row is reserved for one worker; longer than a send can take (30 s timeout). */
 const LEASE_SECONDS = 120;
@@ -133,16 +134,6 @@ async function markFailedAttempt(db: Db, row: EmailOutboxRow, error: string, ret
 export interface OutboxWorkerOptions {
   /** How often to look for due rows when nothing woke the worker. */
   pollIntervalMs?: number;
-}
-
-export interface OutboxWorker {
-  start(): void;
-  /** Stops after the send in progress, if any. */
-  stop(): Promise<void>;
-  /** Look now: an email was just committed. */
-  notify(): void;
-  /** One pass over the due rows (tests drive the worker with it); resolves with how many were handled. */
-  runOnce(): Promise<number>;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { authenticate, type Viewer } from "../auth/authenticate.js";
-import type { Deps, RequestMeta } from "../server/deps.js";
+import type { Deps, RequestMeta } from "../deps.js";
 import { createUserLoaders, type UserLoaders } from "../users/user.loaders.js";
 
 export interface Context {

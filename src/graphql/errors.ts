@@ -3,7 +3,7 @@ import { unwrapResolverError } from "@apollo/server/errors";
 import type { GraphQLFormattedError } from "graphql";
 import { isDatabaseUnavailable } from "../db/errors.js";
 import { AppError, ErrorCode, type FieldError } from "../errors.js";
-import { safeError } from "../lib/logger.js";
+import { safeError } from "../lib/safe-error.js";
 import type { Context } from "./context.js";
 import { loggedOperationName } from "./operation-label.js";
 
@@ -102,10 +102,6 @@ export interface FormatOptions {
   hideSuggestions?: boolean;
 }
 
-export const createFormatError =
-  (options: FormatOptions) =>
-  (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError =>
-    formatError(formatted, error, options);
 
 /** Logs each unexpected error once, with the request id that the client can quote. */
 export function errorLoggingPlugin(): ApolloServerPlugin<Context> {

@@ -1,7 +1,7 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
 import { AuthPayload } from "../auth/auth.types.js";
 import { Auth } from "../graphql/access.js";
-import { RateLimit } from "../rate-limit/rate-limit.decorator.js";
+import { RateLimit } from "../graphql/rate-limit.js";
 import type { Context } from "../graphql/context.js";
 import { User } from "../users/user.types.js";
 import { toUserView } from "../users/user.view.js";

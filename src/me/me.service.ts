@@ -9,7 +9,7 @@ import { users, type UserRow } from "../db/schema.js";
 import { cancelPendingEmailChange, endOlderProofs, queuePasswordChangedNotice, requestEmailChange } from "../email/email.service.js";
 import { badInput, forbidden, unauthenticated } from "../errors.js";
 import { emailSchema, fullNameSchema, parseInput } from "../lib/validation.js";
-import type { Deps, RequestMeta } from "../server/deps.js";
+import type { Deps, RequestMeta } from "../deps.js";
 import { isActiveAdmin, lockAdminInvariant, lockUserById, otherActiveAdminExists } from "../users/users.repo.js";
 import type { ChangePasswordInput, UpdateMeInput } from "./me.types.js";
 

@@ -2,6 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Database } from "../db/client.js";
 import { rowsOf } from "../db/client.js";
+import type { Metrics } from "../deps.js";
 
 /** gatehouse_outbox_failed counts failures this recent: given-up rows are kept, so an all-time count only grows. */
 export const FAILED_WINDOW_DAYS = 7;
@@ -16,14 +17,6 @@ export function outboxGaugesQuery(): SQL {
     (select count(*) from email_outbox
       where status = 'FAILED' and created_at > now() - make_interval(days => ${sql.raw(String(FAILED_WINDOW_DAYS))}))::int as failed,
     coalesce(extract(epoch from now() - (select min(created_at) from email_outbox where status = 'PENDING')), 0)::float8 as oldest`;
-}
-
-export interface Metrics {
-  readonly registry: Registry;
-  readonly requestDuration: Histogram<"operation" | "outcome">;
-  readonly errors: Counter<"code">;
-  readonly logins: Counter<"result">;
-  readonly rateLimited: Counter<"limit">;
 }
 
 /**

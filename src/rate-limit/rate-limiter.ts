@@ -3,19 +3,8 @@ import { getGraphQLRateLimiter, type Store } from "graphql-rate-limit";
 import { AppError, ErrorCode } from "../errors.js";
 import type { FallbackHitStore, HitResult, HitStore } from "./stores.js";
 import { boundKey } from "./keys.js";
-import type { Limit, LimitName } from "./limits.js";
-
-export interface RateLimiter {
-  readonly enabled: boolean;
-  /**
-   * Counts one call of `name` for `key`; throws RATE_LIMITED once over the limit. On success returns
-   * `release`, which gives the hit back (the call was refused by another limit of the same field).
-   * `exempt`, asked only when the limit refuses, lets the call through uncounted (and unreported).
-   */
-  check(name: LimitName, key: string, options?: { exempt?: () => Promise<boolean> }): Promise<{ release(): Promise<void> }>;
-  /** "memory", "redis", or "degraded" (Redis configured but not answering; counting in memory). */
-  status(): "memory" | "redis" | "degraded";
-}
+import type { Limit, LimitName } from "../limits.js";
+import type { RateLimiter } from "../deps.js";
 
 /**
  * graphql-rate-limit's Store API is get-then-set, which races: two parallel calls both read N-1 and

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
-import { safeError } from "../lib/logger.js";
+import { safeError } from "../lib/safe-error.js";
 
 export interface HitResult {
   /** Hits already in the window before this one. */

@@ -7,13 +7,13 @@ import cors from "cors";
 import express, { type ErrorRequestHandler, type Express, type Request } from "express";
 import { ErrorCode } from "../errors.js";
 import { createContext, type Context } from "../graphql/context.js";
-import { createFormatError, errorLoggingPlugin } from "../graphql/errors.js";
+import { errorLoggingPlugin, formatError } from "../graphql/errors.js";
 import { QUERY_LIMITS, hardening } from "../graphql/hardening.js";
 import { requestLogPlugin } from "../graphql/request-log.js";
 import { buildGatehouseSchema } from "../graphql/schema.js";
 import { parseIpAddress } from "../lib/ip.js";
-import { safeError } from "../lib/logger.js";
-import type { Deps, RequestMeta } from "./deps.js";
+import { safeError } from "../lib/safe-error.js";
+import type { Deps, RequestMeta } from "../deps.js";
 import { publicMetricsRoute } from "./metrics-server.js";
 
 /** Large enough for any real operation, small enough that a body is never a memory problem. */
@@ -42,7 +42,7 @@ export async function createApp(deps: Deps): Promise<App> {
     // main.ts owns shutdown; Apollo's own handler would stop it early and re-send the signal.
     stopOnTerminationSignals: false,
     allowBatchedHttpRequests: false,
-    formatError: createFormatError({ hideSuggestions: config.isProduction }),
+    formatError: (formatted, error) => formatError(formatted, error, { hideSuggestions: config.isProduction }),
     logger,
     validationRules: guard.validationRules,
     parseOptions: { maxTokens: QUERY_LIMITS.maxTokens },

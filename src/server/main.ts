@@ -2,12 +2,12 @@ import "reflect-metadata";
 import { createServer } from "node:http";
 import { ConfigError, loadConfig } from "../config.js";
 import { createLogger } from "../lib/logger.js";
-import { safeError } from "../lib/logger.js";
+import { safeError } from "../lib/safe-error.js";
 import { lockDataDir } from "./data-dir-lock.js";
 import { createApp } from "./app.js";
 import { bootstrapAdmin } from "../admin/create-admin.service.js";
 import { startMetricsServer } from "./metrics-server.js";
-import { createDeps } from "./runtime.js";
+import { createDeps } from "./create-deps.js";
 
 /** Bounded wait for in-flight requests on shutdown. */
 const SHUTDOWN_GRACE_MS = 10_000;

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express, { type Express, type RequestHandler } from "express";
-import type { Deps } from "./deps.js";
+import type { Deps } from "../deps.js";
 
 /** The Prometheus text of this instance's registry. */
 export function serveMetrics(deps: Pick<Deps, "metrics">): RequestHandler {

@@ -3,13 +3,14 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import pino, { type Logger } from "pino";
 import { sql } from "drizzle-orm";
-import { createArgon2Hasher, type Hasher } from "../../src/auth/password.js";
+import { createArgon2Hasher } from "../../src/auth/password.js";
+import type { Hasher } from "../../src/deps.js";
 import { loadConfig, type Config } from "../../src/config.js";
 import type { MailTransport } from "../../src/email/transport.js";
 import type { MemoryHitStore } from "../../src/rate-limit/stores.js";
 import { createApp } from "../../src/server/app.js";
-import type { Deps } from "../../src/server/deps.js";
-import { createDeps } from "../../src/server/runtime.js";
+import type { Deps } from "../../src/deps.js";
+import { createDeps } from "../../src/server/create-deps.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 
 /** Real argon2id at a tiny cost: for tests that are not about hashing. */

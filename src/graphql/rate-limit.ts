@@ -1,7 +1,7 @@
 import { UseMiddleware, type MiddlewareFn } from "type-graphql";
-import type { Context } from "../graphql/context.js";
-import { INVALID_EMAIL, emailKeyPart, ipKeyPart, userKeyPart } from "./keys.js";
-import type { LimitName } from "./limits.js";
+import type { Context } from "./context.js";
+import { INVALID_EMAIL, emailKeyPart, ipKeyPart, userKeyPart } from "../rate-limit/keys.js";
+import type { LimitName } from "../limits.js";
 
 /** What a limit is counted per: a part of the key. */
 export type KeyPart = "ip" | "email" | "user";

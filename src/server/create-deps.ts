@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
-import { createArgon2Hasher, type Hasher } from "../auth/password.js";
+import { createArgon2Hasher } from "../auth/password.js";
+import type { Deps, Hasher } from "../deps.js";
 import { createTokenService } from "../auth/tokens.js";
 import type { Config } from "../config.js";
 import { openDatabase, type Database } from "../db/client.js";
@@ -10,7 +11,6 @@ import { createMetrics } from "../observability/metrics.js";
 import { createRateLimiter } from "../rate-limit/rate-limiter.js";
 import { createFallbackHitStore, createMemoryHitStore, createRedisHitStore, type MemoryHitStore } from "../rate-limit/stores.js";
 import { createRedisClient, waitForRedis } from "./redis.js";
-import type { Deps } from "./deps.js";
 
 export interface DepsOverrides {
   database?: Database;

@@ -1,0 +1,88 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Counter, Histogram, Registry } from "prom-client";
+import type { Config } from "./config.js";
+import type { Database, Db } from "./db/client.js";
+import type { LimitName } from "./limits.js";
+
+/*
+ * What every service takes: Deps and RequestMeta, and the interfaces of Deps' members. The features
+ * implement them (auth/password.ts the Hasher, auth/tokens.ts the TokenService, email/outbox.ts the
+ * OutboxWorker, observability/metrics.ts the Metrics, rate-limit/ the RateLimiter); server/ wires them.
+ * Declared here, so the kernel depends on no feature.
+ */
+
+/** Everything a request handler may use. Services take `Pick<Deps, …>` of just what they need. */
+export interface Deps {
+  readonly config: Config;
+  readonly database: Database;
+  readonly db: Db;
+  readonly hasher: Hasher;
+  readonly tokens: TokenService;
+  readonly logger: Logger;
+  /** The email delivery worker: services call notify() after committing an email. */
+  readonly outbox: OutboxWorker;
+  readonly rateLimiter: RateLimiter;
+  readonly metrics: Metrics;
+  /** Set when REDIS_URL is: the shared store of the rate limits. */
+  readonly redis: Redis | undefined;
+}
+
+/** Who is asking, as far as the transport can tell. */
+export interface RequestMeta {
+  readonly requestId: string;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+export interface Hasher {
+  hash(password: string): Promise<string>;
+  verify(passwordHash: string, password: string): Promise<boolean>;
+  /**
+   * A hash of nothing in particular, made with the same parameters: login verifies against it when
+   * the email is unknown so that both failures cost the same time.
+   */
+  dummyHash(): Promise<string>;
+}
+
+export interface AccessClaims {
+  userId: string;
+  sessionId: string;
+}
+
+export interface TokenService {
+  /** Signs a short-lived HS256 access token; `expiresIn` is in seconds. */
+  signAccessToken(claims: AccessClaims): Promise<{ token: string; expiresIn: number }>;
+  /** Verifies signature, algorithm, issuer, audience and expiry; throws UNAUTHENTICATED otherwise. */
+  verifyAccessToken(token: string): Promise<AccessClaims>;
+}
+
+export interface OutboxWorker {
+  start(): void;
+  /** Stops after the send in progress, if any. */
+  stop(): Promise<void>;
+  /** Look now: an email was just committed. */
+  notify(): void;
+  /** One pass over the due rows (tests drive the worker with it); resolves with how many were handled. */
+  runOnce(): Promise<number>;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly requestDuration: Histogram<"operation" | "outcome">;
+  readonly errors: Counter<"code">;
+  readonly logins: Counter<"result">;
+  readonly rateLimited: Counter<"limit">;
+}
+
+export interface RateLimiter {
+  readonly enabled: boolean;
+  /**
+   * Counts one call of `name` for `key`; throws RATE_LIMITED once over the limit. On success returns
+   * `release`, which gives the hit back (the call was refused by another limit of the same field).
+   * `exempt`, asked only when the limit refuses, lets the call through uncounted (and unreported).
+   */
+  check(name: LimitName, key: string, options?: { exempt?: () => Promise<boolean> }): Promise<{ release(): Promise<void> }>;
+  /** "memory", "redis", or "degraded" (Redis configured but not answering; counting in memory). */
+  status(): "memory" | "redis" | "degraded";
+}
