@@ -1,6 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateOpaqueToken, hashToken } from "../src/auth/tokens.js";
+import { generateOpaqueToken, hashToken } from "../src/lib/opaque-token.js";
 import { auditEvents, emailOutbox, emailTokens } from "../src/db/schema.js";
 import { expectBadInput, logIn, onlyError, REGISTER, signUp, type AuthTokens, type TestUser } from "./support/flows.js";
 import { createMailbox, type Mailbox } from "./support/mailbox.js";

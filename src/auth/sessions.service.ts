@@ -3,7 +3,7 @@ import type { Db, Queryable, Tx } from "../db/client.js";
 import { refreshTokens, sessions, users, type UserRow } from "../db/schema.js";
 import type { Deps, RequestMeta } from "../deps.js";
 import { recordAudit } from "../audit/audit.service.js";
-import { generateOpaqueToken, hashToken } from "./tokens.js";
+import { generateOpaqueToken, hashToken } from "../lib/opaque-token.js";
 
 const USER_AGENT_MAX = 512;
 

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { SignJWT, errors as joseErrors, jwtVerify } from "jose";
 import { LRUCache } from "lru-cache";
 import type { Config } from "../config.js";
@@ -63,17 +63,4 @@ export async function createTokenService(jwt: Config["jwt"]): Promise<TokenServi
       }
     },
   };
-}
-
-/** 256 random bits, URL-safe. Only its SHA-256 is stored. */
-export function generateOpaqueToken(): string {
-  return randomBytes(32).toString("base64url");
-}
-
-/**
- * SHA-256, hex. Tokens are looked up by this hash through a unique index: a stolen database
- * yields no usable token, and the lookup compares hashes that an attacker cannot steer.
- */
-export function hashToken(token: string): string {
-  return createHash("sha256").update(token, "utf8").digest("hex");
 }

@@ -1,7 +1,7 @@
 import { and, eq, gt, inArray, isNull, sql } from "drizzle-orm";
 import type { Queryable } from "../db/client.js";
 import { emailTokens, type EmailTokenKind } from "../db/schema.js";
-import { generateOpaqueToken, hashToken } from "../auth/tokens.js";
+import { generateOpaqueToken, hashToken } from "../lib/opaque-token.js";
 
 export const EMAIL_TOKEN_TTL_SECONDS: Record<EmailTokenKind, number> = {
   VERIFY_EMAIL: 24 * 3600,
