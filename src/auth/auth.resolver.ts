@@ -5,7 +5,9 @@ import { RateLimit } from "../graphql/rate-limit.js";
 import type { Context } from "../graphql/context.js";
 import { parseId } from "../lib/validation.js";
 import { User } from "../users/user.types.js";
+import { toUserView } from "../users/user.view.js";
 import { AuthPayload, LoginInput, RegisterInput, Session } from "./auth.types.js";
+import { toAuthPayloadView, toSessionView } from "./auth.view.js";
 import { login, logout, logoutAll, refreshTokens, register } from "./auth.service.js";
 import { listLiveSessions, revokeOwnSession } from "./sessions.service.js";
 
@@ -14,8 +16,8 @@ export class AuthResolver {
   @Public()
   @RateLimit({ limit: "register", per: ["ip"] })
   @Mutation(() => User, { description: "Creates a USER account. Log in afterwards to get tokens." })
-  register(@Arg("input", () => RegisterInput) input: RegisterInput, @Ctx() ctx: Context): Promise<User> {
-    return register(ctx.deps, input, ctx.meta);
+  async register(@Arg("input", () => RegisterInput) input: RegisterInput, @Ctx() ctx: Context): Promise<User> {
+    return toUserView(await register(ctx.deps, input, ctx.meta));
   }
 
   @Public()
@@ -24,8 +26,8 @@ export class AuthResolver {
   // check and spares the account's known addresses. No lockout: the windows roll.
   @RateLimit({ limit: "login", per: ["ip", "email"] }, { limit: "loginIp", per: ["ip"] })
   @Mutation(() => AuthPayload, { description: "Opens a session. Unknown email and wrong password give the same error." })
-  login(@Arg("input", () => LoginInput) input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return login(ctx.deps, input, ctx.meta);
+  async login(@Arg("input", () => LoginInput) input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
+    return toAuthPayloadView(await login(ctx.deps, input, ctx.meta));
   }
 
   @Public()
@@ -33,8 +35,8 @@ export class AuthResolver {
   @Mutation(() => AuthPayload, {
     description: "Exchanges a refresh token for a new pair. Each refresh token works once; reusing one revokes its session.",
   })
-  refreshToken(@Arg("refreshToken", () => String) refreshToken: string, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return refreshTokens(ctx.deps, refreshToken, ctx.meta);
+  async refreshToken(@Arg("refreshToken", () => String) refreshToken: string, @Ctx() ctx: Context): Promise<AuthPayload> {
+    return toAuthPayloadView(await refreshTokens(ctx.deps, refreshToken, ctx.meta));
   }
 
   @Public()
@@ -55,17 +57,7 @@ export class AuthResolver {
   async mySessions(@Ctx() ctx: Context): Promise<Session[]> {
     const viewer = await ctx.viewer();
     const rows = await listLiveSessions(ctx.deps.db, viewer.user.id);
-    return rows.map((row) =>
-      Object.assign(new Session(), {
-        id: row.id,
-        createdAt: row.createdAt,
-        lastUsedAt: row.lastUsedAt,
-        expiresAt: row.expiresAt,
-        ip: row.ip,
-        userAgent: row.userAgent,
-        current: row.id === viewer.sessionId,
-      }),
-    );
+    return rows.map((row) => toSessionView(row, viewer.sessionId));
   }
 
   @Auth()

@@ -2,17 +2,15 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { recordAudit } from "../audit/audit.service.js";
 import { users, type UserRow } from "../db/schema.js";
-import { conflict, unauthenticated, type FieldError } from "../errors.js";
+import { unauthenticated, type FieldError } from "../errors.js";
 import { emailSchema, fullNameSchema, parseInput } from "../lib/validation.js";
 import type { Deps, RequestMeta } from "../deps.js";
 import { rethrowEmailTaken } from "../users/email-taken.js";
 import { findUserByEmail } from "../users/users.repo.js";
-import { toUserView } from "../users/user.view.js";
-import type { User } from "../users/user.types.js";
 import { queueVerificationEmail } from "../email/email.service.js";
 import { chargeAccountLimit } from "./login-limit.js";
 import { checkPasswordPolicy } from "./password.js";
-import { AuthPayload, type LoginInput, type RegisterInput } from "./auth.types.js";
+import type { LoginInput, RegisterInput } from "./auth.types.js";
 import { consumeRefreshToken, continueSession, createSession, revokeSessions, revokeUserSessions } from "./sessions.service.js";
 
 const INVALID_CREDENTIALS = "Invalid email or password";
@@ -29,21 +27,20 @@ const registerSchema = z.object({
   password: z.string(),
 });
 
-/** Builds the access/refresh pair for a session that was just opened or continued. */
-export async function issueAuthPayload(
-  deps: Pick<Deps, "tokens">,
-  user: UserRow,
-  sessionId: string,
-  refreshToken: string,
-): Promise<AuthPayload> {
+/** What opening, continuing or renewing a session gives the caller; auth.view.ts maps it to AuthPayload. */
+export interface IssuedTokens {
+  accessToken: string;
+  /** In clear, once: only its hash is stored. */
+  refreshToken: string;
+  /** Seconds until accessToken expires. */
+  expiresIn: number;
+  user: UserRow;
+}
+
+/** Signs the access token for a session that was just opened or continued, next to its refresh token. */
+export async function issueTokens(deps: Pick<Deps, "tokens">, user: UserRow, sessionId: string, refreshToken: string): Promise<IssuedTokens> {
   const { token, expiresIn } = await deps.tokens.signAccessToken({ userId: user.id, sessionId });
-  const payload = new AuthPayload();
-  payload.accessToken = token;
-  payload.refreshToken = refreshToken;
-  payload.tokenType = "Bearer";
-  payload.expiresIn = expiresIn;
-  payload.user = toUserView(user);
-  return payload;
+  return { accessToken: token, refreshToken, expiresIn, user };
 }
 
 /**
@@ -51,7 +48,7 @@ export async function issueAuthPayload(
  * creates a USER. The unique index on email decides races: of N concurrent registrations of one
  * address exactly one commits and the others get CONFLICT.
  */
-export async function register(deps: Pick<Deps, "db" | "hasher" | "config" | "outbox">, input: RegisterInput, meta: RequestMeta): Promise<User> {
+export async function register(deps: Pick<Deps, "db" | "hasher" | "config" | "outbox">, input: RegisterInput, meta: RequestMeta): Promise<UserRow> {
   // The policy runs even when other fields are bad, so the caller sees every problem at once.
   const policyErrors: FieldError[] = [];
   if (typeof input.password === "string") {
@@ -72,7 +69,7 @@ export async function register(deps: Pick<Deps, "db" | "hasher" | "config" | "ou
       return created!;
     });
     deps.outbox.notify();
-    return toUserView(row);
+    return row;
   } catch (err) {
     rethrowEmailTaken(err);
   }
@@ -87,14 +84,14 @@ export async function login(
   deps: Pick<Deps, "db" | "hasher" | "tokens" | "config" | "metrics" | "rateLimiter">,
   input: LoginInput,
   meta: RequestMeta,
-): Promise<AuthPayload> {
+): Promise<IssuedTokens> {
   const { email, password } = parseInput(loginSchema, input);
   // After validation, before the password check: only attempts that reach one count against the account.
   await chargeAccountLimit(deps, email, meta);
   try {
-    const payload = await attemptLogin(deps, email, password, meta);
+    const issued = await attemptLogin(deps, email, password, meta);
     deps.metrics.logins.inc({ result: "success" });
-    return payload;
+    return issued;
   } catch (err) {
     deps.metrics.logins.inc({ result: "failure" });
     throw err;
@@ -106,7 +103,7 @@ async function attemptLogin(
   email: string,
   password: string,
   meta: RequestMeta,
-): Promise<AuthPayload> {
+): Promise<IssuedTokens> {
   const user = await findUserByEmail(deps.db, email);
 
   if (!user || user.deletedAt) {
@@ -159,7 +156,7 @@ async function attemptLogin(
     return { user: updated, ...session };
   });
   if (!result) throw unauthenticated("This account is deactivated");
-  return issueAuthPayload(deps, result.user, result.sessionId, result.refreshToken);
+  return issueTokens(deps, result.user, result.sessionId, result.refreshToken);
 }
 
 // No length cap: any string that is not a live token is simply unknown (UNAUTHENTICATED), as API.md §3 says.
@@ -170,7 +167,7 @@ export async function refreshTokens(
   deps: Pick<Deps, "db" | "tokens" | "config">,
   refreshToken: string,
   meta: RequestMeta,
-): Promise<AuthPayload> {
+): Promise<IssuedTokens> {
   parseInput(refreshSchema, { refreshToken });
   // The transaction commits a reuse revocation before the error is thrown.
   const result = await deps.db.transaction(async (tx) => {
@@ -181,7 +178,7 @@ export async function refreshTokens(
   if (result === "unknown") throw unauthenticated("Invalid refresh token");
   if (result === "reused") throw unauthenticated("Refresh token was already used; the session has been revoked");
   if (result === "ended") throw unauthenticated("Session has ended; log in again");
-  return issueAuthPayload(deps, result.user, result.sessionId, result.refreshToken);
+  return issueTokens(deps, result.user, result.sessionId, result.refreshToken);
 }
 
 /** Ends the session the refresh token belongs to. */

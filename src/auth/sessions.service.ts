@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, inArray, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { Db, Queryable, Tx } from "../db/client.js";
-import { refreshTokens, sessions, users, type UserRow } from "../db/schema.js";
+import { refreshTokens, sessions, users, type SessionRow, type UserRow } from "../db/schema.js";
 import type { Deps, RequestMeta } from "../deps.js";
 import { recordAudit } from "../audit/audit.service.js";
 import { generateOpaqueToken, hashToken } from "../lib/opaque-token.js";
@@ -192,11 +192,13 @@ export async function loadLiveSession(db: Db, sessionId: string, userId: string)
   return { sessionId, user: row.user, stale: row.stale };
 }
 
+/** Records that the session was just used (authenticate calls it at most once a TOUCH_INTERVAL_SECONDS). */
 export async function touchSession(db: Queryable, sessionId: string): Promise<void> {
   await db.update(sessions).set({ lastUsedAt: sql`now()` }).where(eq(sessions.id, sessionId));
 }
 
-export async function listLiveSessions(db: Queryable, userId: string) {
+/** The user's sessions that are neither revoked nor expired, most recently used first. */
+export async function listLiveSessions(db: Queryable, userId: string): Promise<SessionRow[]> {
   return db
     .select()
     .from(sessions)

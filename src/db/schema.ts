@@ -109,6 +109,7 @@ export const auditEvents = pgTable(
 );
 
 export type UserRow = typeof users.$inferSelect;
+export type SessionRow = typeof sessions.$inferSelect;
 export type AuditEventRow = typeof auditEvents.$inferSelect;
 
 export const emailTokenKind = pgEnum("email_token_kind", ["VERIFY_EMAIL", "CHANGE_EMAIL", "RESET_PASSWORD"]);

@@ -1,8 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { recordAudit } from "../audit/audit.service.js";
-import { issueAuthPayload } from "../auth/auth.service.js";
-import type { AuthPayload } from "../auth/auth.types.js";
+import { issueTokens, type IssuedTokens } from "../auth/auth.service.js";
 import { checkPasswordPolicy } from "../auth/password.js";
 import { createSession, revokeUserSessions } from "../auth/sessions.service.js";
 import { users, type UserRow } from "../db/schema.js";
@@ -83,7 +82,7 @@ export async function changePassword(
   me: UserRow,
   input: ChangePasswordInput,
   meta: RequestMeta,
-): Promise<AuthPayload> {
+): Promise<IssuedTokens> {
   // The current password first: without it the policy (the strength estimator) never runs, so a stolen
   // access token buys neither a strength oracle nor CPU.
   const { currentPassword, newPassword } = parseInput(changePasswordSchema, input);
@@ -117,7 +116,7 @@ export async function changePassword(
   });
   if (!result) throw unauthenticated("Session is no longer valid; log in again");
   deps.outbox.notify();
-  return issueAuthPayload(deps, result.user, result.sessionId, result.refreshToken);
+  return issueTokens(deps, result.user, result.sessionId, result.refreshToken);
 }
 
 /**
