@@ -23,6 +23,15 @@ export class LoginInput {
   password!: string;
 }
 
+@InputType()
+export class ResetPasswordInput {
+  @Field(() => String, { description: "The token from the reset link." })
+  token!: string;
+
+  @Field(() => String)
+  newPassword!: string;
+}
+
 @ObjectType()
 export class AuthPayload {
   @Field(() => String, { description: "Short-lived JWT for the Authorization: Bearer header." })

@@ -1,4 +1,5 @@
 import { and, eq, gt, inArray, isNull, sql } from "drizzle-orm";
+import { z } from "zod";
 import type { Queryable } from "../db/client.js";
 import { emailTokens, type EmailTokenKind } from "../db/schema.js";
 import { generateOpaqueToken, hashToken } from "../lib/opaque-token.js";
@@ -8,6 +9,12 @@ export const EMAIL_TOKEN_TTL_SECONDS: Record<EmailTokenKind, number> = {
   CHANGE_EMAIL: 24 * 3600,
   RESET_PASSWORD: 3600,
 };
+
+/** The one answer for an unknown, expired, used or superseded link: which of them it was is not told. */
+export const INVALID_EMAIL_TOKEN = "This link is invalid, expired or already used";
+
+/** A token as a client sends it back from a link; longer than any issued token is simply invalid. */
+export const emailTokenSchema = z.string().trim().min(1, "Token is required").max(256, INVALID_EMAIL_TOKEN);
 
 /** Every kind, for a change (an admin's new address) after which no link sent before proves anything. */
 export const ALL_EMAIL_TOKEN_KINDS = Object.keys(EMAIL_TOKEN_TTL_SECONDS) as EmailTokenKind[];

@@ -4,8 +4,7 @@ import { RateLimit } from "../graphql/rate-limit.js";
 import type { Context } from "../graphql/context.js";
 import { User } from "../users/user.types.js";
 import { toUserView } from "../users/user.view.js";
-import { ResetPasswordInput } from "./email.types.js";
-import { requestPasswordReset, resendVerificationEmail, resetPassword, verifyEmail } from "./email.service.js";
+import { resendVerificationEmail, verifyEmail } from "./email.service.js";
 
 @Resolver()
 export class EmailResolver {
@@ -25,20 +24,5 @@ export class EmailResolver {
   async resendVerificationEmail(@Ctx() ctx: Context): Promise<boolean> {
     const { user } = await ctx.viewer();
     return resendVerificationEmail(ctx.deps, user);
-  }
-
-  @Public()
-  @RateLimit({ limit: "requestPasswordReset", per: ["email"] }, { limit: "requestPasswordResetIp", per: ["ip"] })
-  @Mutation(() => Boolean, {
-    description: "Always true. Sends a reset link (valid 1 hour) when an active account has this address, and nothing otherwise.",
-  })
-  requestPasswordReset(@Arg("email", () => String) email: string, @Ctx() ctx: Context): Promise<boolean> {
-    return requestPasswordReset(ctx.deps, email, ctx.meta);
-  }
-
-  @Public()
-  @Mutation(() => Boolean, { description: "Sets a new password with a reset link's token (single use) and ends every session." })
-  resetPassword(@Arg("input", () => ResetPasswordInput) input: ResetPasswordInput, @Ctx() ctx: Context): Promise<boolean> {
-    return resetPassword(ctx.deps, input, ctx.meta);
   }
 }

@@ -5,14 +5,23 @@ import { buildSchema } from "type-graphql";
 import { AdminResolver, UserConnectionResolver, UserStatisticsResolver } from "../admin/admin.resolver.js";
 import { AuthResolver } from "../auth/auth.resolver.js";
 import { EmailResolver } from "../email/email.resolver.js";
+// After EmailResolver, before MeResolver: schema.graphql keeps the reset fields where they were (see `resolvers`).
+import { PasswordResetResolver } from "../auth/password-reset.resolver.js";
 import { MeResolver } from "../me/me.resolver.js";
 import { UserActivityResolver, UserResolver } from "../users/user.resolver.js";
 import { accessDirectives, applyAccessRules } from "./access.js";
 
+/*
+ * Which resolvers make the schema. The order of root fields in schema.graphql is NOT this list's: it is
+ * the order in which type-graphql's decorators ran, that is, the order in which the imports above
+ * evaluate their modules (then declaration order within a class). Moving an import moves fields in
+ * schema.graphql; `npm run schema:check` says so.
+ */
 const resolvers = [
   AuthResolver,
-  MeResolver,
+  PasswordResetResolver,
   EmailResolver,
+  MeResolver,
   AdminResolver,
   UserResolver,
   UserActivityResolver,

@@ -5,11 +5,13 @@ import { issueTokens, type IssuedTokens } from "../auth/auth.service.js";
 import { checkPasswordPolicy } from "../auth/password.js";
 import { createSession, revokeUserSessions } from "../auth/sessions.service.js";
 import { users, type UserRow } from "../db/schema.js";
-import { cancelPendingEmailChange, endOlderProofs, queuePasswordChangedNotice, requestEmailChange } from "../email/email.service.js";
+import { queuePasswordChangedNotice } from "../email/email.service.js";
+import { cancelPendingEmailChange, endOlderProofs } from "../email/older-proofs.js";
 import { badInput, forbidden, unauthenticated } from "../errors.js";
 import { emailSchema, fullNameSchema, parseInput } from "../lib/validation.js";
 import type { Deps, RequestMeta } from "../deps.js";
 import { isActiveAdmin, lockAdminInvariant, lockUserById, otherActiveAdminExists } from "../users/users.repo.js";
+import { requestEmailChange } from "./email-change.service.js";
 import type { ChangePasswordInput, UpdateMeInput } from "./me.types.js";
 
 const updateMeSchema = z.object({
@@ -120,8 +122,8 @@ export async function changePassword(
 }
 
 /**
- * Deactivates the caller's own account and ends every session. The active-admin rows are locked first,
- * so the last active admin is refused even when two admins try at the same moment.
+ * Deactivates the caller's own account and ends every session. The admin-invariant lock is taken first
+ * (lockAdminInvariant), so the last active admin is refused even when two admins try at the same moment.
  */
 export async function deactivateMe(deps: Pick<Deps, "db">, me: UserRow, confirm: boolean, meta: RequestMeta): Promise<boolean> {
   if (confirm !== true) throw badInput([{ field: "confirm", message: "Set confirm: true to deactivate your account" }]);
