@@ -69,9 +69,9 @@ function removesAdmin(op: BulkOperation, role: "USER" | "ADMIN" | null | undefin
 }
 
 /**
- * One transaction, a fixed number of statements whatever the number of ids: lock the active admins
- * and the targets, decide per id, then one UPDATE, one session revocation and one multi-row audit
- * insert. A dry run takes the same locks and decisions and writes nothing.
+ * One transaction, a fixed number of statements whatever the number of ids: take the admin-invariant
+ * lock (lockAsActingAdmin), row-lock the targets, decide per id, then one UPDATE, one session revocation
+ * and one multi-row audit insert. A dry run takes the same locks and decisions and writes nothing.
  */
 export async function bulkUsers(
   deps: Pick<Deps, "db">,

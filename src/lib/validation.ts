@@ -14,8 +14,9 @@ const LONE_SURROGATE = /\p{Cs}/u;
 /** False for a string with a lone surrogate (String.prototype.isWellFormed, which ES2023 lacks). */
 export const isWellFormedText = (s: string): boolean => !LONE_SURROGATE.test(s);
 
-// Control characters in a display name only ever serve to break someone's log or UI.
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+// Control characters in a display name only ever serve to break someone's log or UI. \p{Cc} is exactly
+// U+0000-U+001F and U+007F-U+009F, named without writing control characters into the pattern.
+const CONTROL_CHARS = /\p{Cc}/u;
 // Bidi controls reorder the text around a name ("Bob\u202Enimda" shows as "Bobadmin"); zero-width
 // characters make two names that look the same differ. API.md §5.
 const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/;
@@ -51,9 +52,10 @@ function illFormedStrings(value: unknown, path: string[] = [], out: FieldError[]
 }
 
 /**
- * Parses `input` with `schema`, or throws BAD_USER_INPUT naming every bad field (path joined with
- * dots, prefixed with `prefix` when the input is nested under an argument such as `input`). A string
- * that is not well-formed Unicode is refused here, for every input of every service, whatever its schema.
+ * Parses `input` with `schema`, or throws BAD_USER_INPUT naming every bad field, one message each: the
+ * field is its path joined with dots ("input" for the value as a whole). `extraErrors`, problems the
+ * caller found first (the password policy of register), are reported with the schema's. A string that
+ * is not well-formed Unicode is refused here, for every input of every service, whatever its schema.
  */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, extraErrors: FieldError[] = []): z.output<S> {
   const fields: FieldError[] = [];
