@@ -32,7 +32,8 @@ export class UserFilter {
   @Field(() => String, {
     nullable: true,
     description:
-      "Case-insensitive substring of email or full name (trigram-indexed). A query of 1 or 2 characters matches the start of the email or of the full name instead (prefix-indexed).",
+      "Case-insensitive substring of email or full name (trigram-indexed). " +
+      "A query of 1 or 2 characters matches the start of the email or of the full name instead (prefix-indexed).",
   })
   query?: string | null;
 

@@ -105,7 +105,7 @@ export async function bootstrapAdmin(deps: Pick<Deps, "db" | "hasher" | "config"
     if (err instanceof AppError) {
       const fields = (err.extensions["fields"] as { field: string; message: string }[] | undefined) ?? [];
       const detail = fields.map((f) => `BOOTSTRAP_ADMIN_${f.field === "fullName" ? "NAME" : f.field.toUpperCase()}: ${f.message}`);
-      throw new Error(`Invalid bootstrap admin: ${detail.join("; ") || err.message}`);
+      throw new Error(`Invalid bootstrap admin: ${detail.join("; ") || err.message}`, { cause: err });
     }
     throw err;
   }

@@ -5,7 +5,7 @@ import { revokeUserSessions } from "../auth/sessions.service.js";
 import { rethrowEmailTaken } from "../users/email-taken.js";
 import { users, type UserRow } from "../db/schema.js";
 import { ALL_EMAIL_TOKEN_KINDS, deleteUnusedEmailTokens } from "../email/email-tokens.js";
-import { conflict, forbidden, notFound } from "../errors.js";
+import { forbidden, notFound } from "../errors.js";
 import { emailSchema, fullNameSchema, parseId, parseInput } from "../lib/validation.js";
 import type { Deps, RequestMeta } from "../deps.js";
 import { isActiveAdmin, lockUserById, otherActiveAdminExists } from "../users/users.repo.js";

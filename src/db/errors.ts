@@ -38,7 +38,18 @@ export function pgConstraint(err: unknown): string | undefined {
 export const isUniqueViolation = (err: unknown, constraint?: string) =>
   pgErrorCode(err) === "23505" && (constraint === undefined || pgConstraint(err) === constraint);
 
-const CONNECTION_ERRNOS = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "CONNECT_TIMEOUT", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED"]);
+const CONNECTION_ERRNOS = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+]);
 
 /** The database cannot be reached (as opposed to refusing a query): SERVICE_UNAVAILABLE, not a bug. */
 export function isDatabaseUnavailable(err: unknown): boolean {

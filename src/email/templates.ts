@@ -17,8 +17,10 @@ const escapeHtml = (s: string) =>
 function layout(appName: string, paragraphs: string[], action?: { label: string; url: string }): string {
   const body = paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join("\n");
   const button = action
-    ? `<p><a href="${escapeHtml(action.url)}" style="display:inline-block;padding:10px 16px;background:#1f2937;color:#ffffff;text-decoration:none;border-radius:6px">${escapeHtml(action.label)}</a></p>
-<p style="font-size:12px;color:#6b7280">Or paste this link into your browser: ${escapeHtml(action.url)}</p>`
+    ? `<p><a href="${escapeHtml(action.url)}" ` +
+      `style="display:inline-block;padding:10px 16px;background:#1f2937;color:#ffffff;text-decoration:none;border-radius:6px">` +
+      `${escapeHtml(action.label)}</a></p>\n` +
+      `<p style="font-size:12px;color:#6b7280">Or paste this link into your browser: ${escapeHtml(action.url)}</p>`
     : "";
   return `<!doctype html>
 <html><body style="font-family:system-ui,sans-serif;line-height:1.5;color:#111827;max-width:560px">
@@ -62,7 +64,8 @@ export function emailChangeConfirmation(config: Links, to: string, token: string
   const url = link(config, "verify-email", token);
   const lines = [
     hello(null),
-    `Confirm that ${to} is the new email address of your ${config.appName} account. The link works once, for 24 hours; your address changes only when you open it.`,
+    `Confirm that ${to} is the new email address of your ${config.appName} account. ` +
+      "The link works once, for 24 hours; your address changes only when you open it.",
   ];
   const after = ["If you did not ask for this, ignore this email: nothing changes."];
   return {
@@ -78,8 +81,10 @@ export function emailChangeConfirmation(config: Links, to: string, token: string
 export function emailChangeNotice(config: Links, to: string, fullName: string | null, newEmail: string): RenderedEmail {
   const lines = [
     hello(fullName),
-    `Someone asked to change the email address of your ${config.appName} account to ${newEmail}. Nothing changes unless that address confirms the change; until then, this address stays the account's.`,
-    `If this was not you: sign in to ${config.appName}, set your email to this address (${to}) again, which cancels the change, and change your password, since whoever asked knew it.`,
+    `Someone asked to change the email address of your ${config.appName} account to ${newEmail}. ` +
+      "Nothing changes unless that address confirms the change; until then, this address stays the account's.",
+    `If this was not you: sign in to ${config.appName}, set your email to this address (${to}) again, which cancels the change, ` +
+      "and change your password, since whoever asked knew it.",
   ];
   return {
     template: "email-change-notice",
@@ -106,7 +111,8 @@ export function passwordResetEmail(config: Links, to: string, fullName: string |
 export function passwordChangedEmail(config: Links, to: string, fullName: string | null): RenderedEmail {
   const lines = [
     hello(fullName),
-    `The password of your ${config.appName} account was just changed. Every session opened before the change was signed out, and any pending email change or password reset link was cancelled.`,
+    `The password of your ${config.appName} account was just changed. ` +
+      "Every session opened before the change was signed out, and any pending email change or password reset link was cancelled.",
     "If this was not you, reset your password now and contact support.",
   ];
   return {

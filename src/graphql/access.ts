@@ -2,10 +2,10 @@ import { MapperKind, getDirective, mapSchema } from "@graphql-tools/utils";
 import {
   DirectiveLocation,
   GraphQLDirective,
-  GraphQLEnumType,
-  GraphQLSchema,
   defaultFieldResolver,
+  type GraphQLEnumType,
   type GraphQLFieldConfig,
+  type GraphQLSchema,
 } from "graphql";
 import { Directive } from "type-graphql";
 import { forbidden } from "../errors.js";

@@ -110,10 +110,16 @@ export function errorLoggingPlugin(): ApolloServerPlugin<Context> {
       return {
         async didEncounterErrors({ errors, contextValue, operationName }) {
           for (const error of errors) {
-            const kind = classify({ message: error.message, extensions: error.extensions, ...(error.path ? { path: error.path } : {}) }, error);
+            const formatted = { message: error.message, extensions: error.extensions, ...(error.path ? { path: error.path } : {}) };
+            const kind = classify(formatted, error);
             if (kind === "app" || kind === "request") continue;
             const log = contextValue.deps.logger;
-            const entry = { requestId: contextValue.meta.requestId, operationName: loggedOperationName(operationName), path: error.path, err: safeError(unwrapResolverError(error)) };
+            const entry = {
+              requestId: contextValue.meta.requestId,
+              operationName: loggedOperationName(operationName),
+              path: error.path,
+              err: safeError(unwrapResolverError(error)),
+            };
             if (kind === "unavailable") log.warn(entry, "database unavailable");
             else log.error(entry, "unexpected error");
           }

@@ -14,6 +14,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
     if ((err as NodeJS.ErrnoException).code === "ELOCKED") {
       throw new Error(
         `Another Gatehouse process is using the embedded database in ${dataDir}; stop it first (or set DATABASE_URL to share PostgreSQL)`,
+        { cause: err },
       );
     }
     throw err;
