@@ -39,11 +39,13 @@ export interface Config {
   /** The product name in emails. */
   readonly appName: string;
   readonly mail: {
-    readonly transport: "resend" | "log";
+    readonly transport: "resend" | "smtp" | "log";
     readonly resendApiKey: string | undefined;
     readonly from: string | undefined;
     /** Resend's API base; unset uses the SDK's default. */
     readonly resendBaseUrl: string | undefined;
+    /** SMTP_URL: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://… (TLS from the start). Holds a password: never log it. */
+    readonly smtpUrl: string | undefined;
   };
   readonly bootstrapAdmin: { readonly email: string; readonly password: string; readonly fullName: string } | undefined;
   /** `false`: ignore X-Forwarded-For; `true`: trust one proxy hop; a list: trust these addresses / CIDRs. */
@@ -160,7 +162,8 @@ const schema = z.object({
   RESEND_API_KEY: optionalString,
   RESEND_BASE_URL: url(["http:", "https:"]),
   EMAIL_FROM: optionalString,
-  MAIL_TRANSPORT: z.preprocess(blankToUndefined, z.enum(["resend", "log"]).optional()),
+  SMTP_URL: url(["smtp:", "smtps:"]),
+  MAIL_TRANSPORT: z.preprocess(blankToUndefined, z.enum(["resend", "smtp", "log"]).optional()),
   BOOTSTRAP_ADMIN_EMAIL: optionalString,
   BOOTSTRAP_ADMIN_PASSWORD: z.preprocess(blankToUndefined, z.string().optional()),
   BOOTSTRAP_ADMIN_NAME: optionalString,
@@ -190,7 +193,7 @@ const schema = z.object({
       .transform((v, ctx) => {
         const list = (v ?? "").split(",").map((s) => s.trim()).filter(Boolean);
         for (const origin of list) {
-          let ok = false;
+          let ok: boolean;
           try {
             const u = new URL(origin);
             ok = (u.protocol === "http:" || u.protocol === "https:") && u.origin === origin;
@@ -246,18 +249,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   if (isProduction && !v.JWT_SECRET) problems.push("JWT_SECRET is required in production (at least 32 random bytes)");
   if (isProduction && v.JWT_SECRET && estimateEntropyBits(v.JWT_SECRET) < MIN_PRODUCTION_SECRET_BITS) {
     problems.push(
-      `JWT_SECRET: must carry at least ${MIN_PRODUCTION_SECRET_BITS} bits of entropy in production (a repeated or patterned value is refused); generate one with: openssl rand -base64 32`,
+      `JWT_SECRET: must carry at least ${MIN_PRODUCTION_SECRET_BITS} bits of entropy in production ` +
+        "(a repeated or patterned value is refused); generate one with: openssl rand -base64 32",
     );
   }
   if (v.METRICS_PORT !== undefined && v.METRICS_PORT !== 0 && v.METRICS_PORT === v.PORT) {
     problems.push("METRICS_PORT must differ from PORT (/metrics gets a listener of its own)");
   }
-  const transport = v.MAIL_TRANSPORT ?? (v.RESEND_API_KEY ? "resend" : "log");
+  const transport = v.MAIL_TRANSPORT ?? (v.RESEND_API_KEY ? "resend" : v.SMTP_URL ? "smtp" : "log");
   if (transport === "resend" && (!v.RESEND_API_KEY || !v.EMAIL_FROM)) {
     problems.push("RESEND_API_KEY and EMAIL_FROM are both required to send email through Resend");
   }
-  if (isProduction && !v.MAIL_TRANSPORT && !(v.RESEND_API_KEY && v.EMAIL_FROM)) {
-    problems.push("production needs RESEND_API_KEY and EMAIL_FROM, or MAIL_TRANSPORT=log to log emails instead");
+  if (transport === "smtp" && (!v.SMTP_URL || !v.EMAIL_FROM)) {
+    problems.push("SMTP_URL and EMAIL_FROM are both required to send email over SMTP");
+  }
+  if (isProduction && !v.MAIL_TRANSPORT && !(v.RESEND_API_KEY && v.EMAIL_FROM) && !(v.SMTP_URL && v.EMAIL_FROM)) {
+    problems.push("production needs SMTP_URL and EMAIL_FROM, or RESEND_API_KEY and EMAIL_FROM, or MAIL_TRANSPORT=log to log emails instead");
   }
   if (isProduction && v.RATE_LIMITS === "off") problems.push("RATE_LIMITS=off is refused in production");
   const bootstrap = [v.BOOTSTRAP_ADMIN_EMAIL, v.BOOTSTRAP_ADMIN_PASSWORD].filter((x) => x !== undefined).length;
@@ -287,7 +294,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     encryptionSecret: v.ENCRYPTION_SECRET ?? deriveSecret(secret, "gatehouse encryption secret from JWT_SECRET v1"),
     appBaseUrl: v.APP_BASE_URL,
     appName: v.APP_NAME,
-    mail: { transport, resendApiKey: v.RESEND_API_KEY, from: v.EMAIL_FROM, resendBaseUrl: v.RESEND_BASE_URL?.replace(/\/+$/, "") },
+    mail: { transport, resendApiKey: v.RESEND_API_KEY, from: v.EMAIL_FROM, resendBaseUrl: v.RESEND_BASE_URL?.replace(/\/+$/, ""), smtpUrl: v.SMTP_URL },
     bootstrapAdmin:
       v.BOOTSTRAP_ADMIN_EMAIL && v.BOOTSTRAP_ADMIN_PASSWORD
         ? {

@@ -53,7 +53,9 @@ describe("/metrics", () => {
     expect(metricValue(text, "gatehouse_outbox_pending")).toEqual(expect.any(Number));
     expect(metricValue(text, "gatehouse_outbox_failed")).toBe(0);
     expect(metricValue(text, "gatehouse_outbox_oldest_pending_age_seconds")).toEqual(expect.any(Number));
-    expect(text).toMatch(/^gatehouse_process_resident_memory_bytes \d+/m);
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds \S+/m);
+    expect(text).not.toMatch(/^gatehouse_(process|nodejs)_/m);
     if (t.testDb.url) {
       // PostgreSQL: this instance's pool, as the server sees it (the scrape itself is one active connection).
       expect(metricValue(text, "gatehouse_db_pool_max")).toBe(10);

@@ -26,7 +26,8 @@ export function outboxGaugesQuery(): SQL {
 export function createMetrics(database: Pick<Database, "db" | "pool">): Metrics {
   const { db } = database;
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "gatehouse_" });
+  // Standard names (process_*, nodejs_*), so stock Node.js dashboards and alerts work; ours say gatehouse_.
+  collectDefaultMetrics({ register: registry });
   const metrics: Metrics = {
     registry,
     requestDuration: new Histogram({

@@ -9,8 +9,19 @@ import { bootstrapAdmin } from "../admin/create-admin.service.js";
 import { startMetricsServer } from "./metrics-server.js";
 import { createDeps } from "./create-deps.js";
 
-/** Bounded wait for in-flight requests on shutdown. */
+/** Bounded wait for in-flight requests on shutdown; then their connections are closed. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/**
+ * The whole shutdown's bound: the grace period plus time for the outbox's current send, the database,
+ * Redis and the log. Past it the process names the step it was waiting for and exits 1, so a
+ * supervisor is never left with an instance that neither serves nor ends.
+ */
+const SHUTDOWN_DEADLINE_MS = SHUTDOWN_GRACE_MS + 5_000;
+/**
+ * A signal sent to the whole process group (Ctrl-C in a terminal, `kill -- -pgid`) reaches node twice
+ * under `npm start`: directly, and forwarded by npm. A repeat this soon is that same signal.
+ */
+const SAME_SIGNAL_MS = 1_000;
 
 async function main(): Promise<void> {
   let config;
@@ -45,14 +56,37 @@ async function main(): Promise<void> {
     `Gatehouse ready at http://${shownHost}:${port}/graphql`,
   );
 
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const shutdown = async (signal: string) => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince < SAME_SIGNAL_MS) return;
       logger.warn({ signal }, "second signal: exiting now");
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     logger.info({ signal }, "shutting down");
+    // Each step says what it waits for, so a shutdown that overruns can name the culprit.
+    const waiting = new Set<string>();
+    let clean = true;
+    const step = async (name: string, work: () => Promise<unknown> | undefined) => {
+      waiting.add(name);
+      try {
+        await work();
+      } catch (err) {
+        clean = false;
+        logger.error({ step: name, err: safeError(err) }, "shutdown step failed");
+      } finally {
+        waiting.delete(name);
+      }
+    };
+    // Not unref()'d: a step that waits on nothing the event loop tracks must still end in exit 1, not 0.
+    setTimeout(() => {
+      const waitingFor = [...waiting];
+      logger.error({ waitingFor, deadlineMs: SHUTDOWN_DEADLINE_MS }, `shutdown did not finish in time; still waiting for: ${waitingFor.join(", ")}`);
+      // The log itself may be what hangs: say it on stderr too.
+      if (waiting.has("log flush")) process.stderr.write(`Gatehouse shutdown deadline passed; still waiting for: ${waitingFor.join(", ")}\n`);
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
     const force = setTimeout(() => {
       logger.warn("in-flight requests did not finish in time; closing connections");
       server.closeAllConnections();
@@ -60,19 +94,25 @@ async function main(): Promise<void> {
     }, SHUTDOWN_GRACE_MS);
     force.unref();
     await Promise.all([
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
-      metricsServer?.close(),
+      step(
+        "http server",
+        () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeIdleConnections();
+          }),
+      ),
+      step("metrics server", () => metricsServer?.close()),
     ]);
-    await stop();
-    await deps.outbox.stop();
-    await deps.database.close();
-    await deps.redis?.quit().catch(() => undefined);
-    await releaseLock?.();
-    logger.info("stopped");
-    process.exit(0);
+    await step("graphql server", stop);
+    await step("outbox", () => deps.outbox.stop());
+    await step("database", () => deps.database.close());
+    // A Redis that is already away has nothing to flush: its QUIT failing is not an unclean stop.
+    await step("redis", () => deps.redis?.quit().catch(() => undefined));
+    await step("data dir lock", () => releaseLock?.());
+    logger.info(clean ? "stopped" : "stopped, not cleanly (see above)");
+    await step("log flush", () => new Promise<void>((resolve, reject) => logger.flush((err) => (err ? reject(err) : resolve()))));
+    process.exit(clean ? 0 : 1);
   };
   process.on("SIGTERM", (s) => void shutdown(s));
   process.on("SIGINT", (s) => void shutdown(s));
