@@ -1,11 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import ms from "ms";
-import { z } from "zod";
 import { estimateEntropyBits, MIN_PRODUCTION_SECRET_BITS } from "./lib/entropy.js";
 import { deriveSecret } from "./lib/sealed.js";
-import { DEFAULT_LIMITS, LIMIT_NAMES, limitEnvName, type Limit, type LimitName } from "./limits.js";
+import { envSchema } from "./env-schema.js";
+import { parseLimitOverrides, type Limit, type LimitName } from "./limits.js";
 
 /**
  * Every environment variable Gatehouse reads, parsed once (API.md §1).
@@ -74,159 +73,6 @@ export class ConfigError extends Error {
   }
 }
 
-const blankToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
-const optionalString = z.preprocess(blankToUndefined, z.string().trim().optional());
-
-const bool = (defaultValue?: boolean) =>
-  z.preprocess(
-    blankToUndefined,
-    z
-      .enum(["true", "false", "1", "0", "yes", "no", "on", "off"], { message: "must be true or false" })
-      .optional()
-      .transform((v) => (v === undefined ? defaultValue : ["true", "1", "yes", "on"].includes(v))),
-  );
-
-const duration = (fallback: string) =>
-  z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .default(fallback)
-      .transform((v, ctx) => {
-        // ms() returns undefined for anything it cannot read ("15 minutes" works, "soon" does not).
-        const millis = ms(v as ms.StringValue) as number | undefined;
-        if (typeof millis !== "number" || !Number.isFinite(millis) || millis < 1000) {
-          ctx.addIssue({ code: "custom", message: `must be a duration of at least 1s such as 15m, 12h or 30d (got "${v}")` });
-          return z.NEVER;
-        }
-        return Math.floor(millis / 1000);
-      }),
-  );
-
-const url = (protocols: string[]) =>
-  z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .refine((v) => {
-        try {
-          return protocols.includes(new URL(v).protocol);
-        } catch {
-          return false;
-        }
-      }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`)
-      .optional(),
-  );
-
-const PORT_MESSAGE = "must be a port number from 0 to 65535";
-
-const schema = z.object({
-  NODE_ENV: z.preprocess(blankToUndefined, z.enum(["development", "production", "test"]).default("development")),
-  PORT: z.preprocess(
-    blankToUndefined,
-    z.coerce
-      .number({ message: PORT_MESSAGE })
-      .int(PORT_MESSAGE)
-      .min(0, PORT_MESSAGE)
-      .max(65535, PORT_MESSAGE)
-      .default(4000),
-  ),
-  HOST: optionalString,
-  DATABASE_URL: url(["postgres:", "postgresql:"]),
-  DATA_DIR: z.preprocess(blankToUndefined, z.string().default("./.data")),
-  REDIS_URL: url(["redis:", "rediss:"]),
-  REDIS_PREFIX: z.preprocess(blankToUndefined, z.string().max(100).default("gatehouse:")),
-  JWT_SECRET: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .refine((v) => Buffer.byteLength(v, "utf8") >= 32, "must be at least 32 bytes long")
-      .optional(),
-  ),
-  ENCRYPTION_SECRET: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .refine((v) => Buffer.byteLength(v, "utf8") >= 32, "must be at least 32 bytes long")
-      .optional(),
-  ),
-  JWT_ISSUER: z.preprocess(blankToUndefined, z.string().default("gatehouse")),
-  JWT_AUDIENCE: z.preprocess(blankToUndefined, z.string().default("gatehouse")),
-  ACCESS_TOKEN_TTL: duration("15m"),
-  REFRESH_TOKEN_TTL: duration("30d"),
-  APP_BASE_URL: z.preprocess(
-    blankToUndefined,
-    url(["http:", "https:"]).transform((v) => (v ?? "http://localhost:3000").replace(/\/+$/, "")),
-  ),
-  APP_NAME: z.preprocess(blankToUndefined, z.string().max(100).default("Gatehouse")),
-  RESEND_API_KEY: optionalString,
-  RESEND_BASE_URL: url(["http:", "https:"]),
-  EMAIL_FROM: optionalString,
-  SMTP_URL: url(["smtp:", "smtps:"]),
-  MAIL_TRANSPORT: z.preprocess(blankToUndefined, z.enum(["resend", "smtp", "log"]).optional()),
-  BOOTSTRAP_ADMIN_EMAIL: optionalString,
-  BOOTSTRAP_ADMIN_PASSWORD: z.preprocess(blankToUndefined, z.string().optional()),
-  BOOTSTRAP_ADMIN_NAME: optionalString,
-  TRUST_PROXY: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .optional()
-      .transform((v, ctx): boolean | string[] => {
-        if (v === undefined || ["false", "0", "no", "off"].includes(v)) return false;
-        if (["true", "1", "yes", "on"].includes(v)) return true;
-        const list = v.split(",").map((s) => s.trim()).filter(Boolean);
-        if (list.some((s) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$|^(loopback|linklocal|uniquelocal)$/.test(s))) {
-          ctx.addIssue({ code: "custom", message: "must be true, false, or a comma-separated list of proxy addresses / CIDRs" });
-          return z.NEVER;
-        }
-        return list;
-      }),
-  ),
-  RATE_LIMITS: z.preprocess(blankToUndefined, z.enum(["on", "off"], { message: "must be on or off" }).default("on")),
-  INTROSPECTION: bool(),
-  CORS_ORIGINS: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .optional()
-      .transform((v, ctx) => {
-        const list = (v ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-        for (const origin of list) {
-          let ok: boolean;
-          try {
-            const u = new URL(origin);
-            ok = (u.protocol === "http:" || u.protocol === "https:") && u.origin === origin;
-          } catch {
-            ok = false;
-          }
-          if (!ok) {
-            ctx.addIssue({ code: "custom", message: `"${origin}" is not an origin like https://app.example.com` });
-            return z.NEVER;
-          }
-        }
-        return list;
-      }),
-  ),
-  METRICS_PORT: z.preprocess(
-    blankToUndefined,
-    z.coerce.number({ message: PORT_MESSAGE }).int(PORT_MESSAGE).min(0, PORT_MESSAGE).max(65535, PORT_MESSAGE).optional(),
-  ),
-  METRICS_HOST: z.preprocess(blankToUndefined, z.string().trim().default("127.0.0.1")),
-  METRICS_TOKEN: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .refine((v) => Buffer.byteLength(v, "utf8") >= 32, "must be at least 32 bytes long")
-      .refine((v) => /^[\x21-\x7e]+$/.test(v), "must be printable ASCII without spaces (it travels in a header)")
-      .optional(),
-  ),
-  LOG_LEVEL: z.preprocess(
-    blankToUndefined,
-    z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
-  ),
-});
-
 export interface LoadConfigOptions {
   /** Generate and keep a development JWT secret in DATA_DIR when none is set (the server and CLI do; tests pass one). */
   persistDevSecret?: boolean;
@@ -236,12 +82,12 @@ export interface LoadConfigOptions {
  * Parses and validates the environment once. Throws ConfigError naming every bad variable.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
-  const parsed = schema.safeParse(env);
+  const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`));
   }
   const v = parsed.data;
-  const limits = parseLimits(env);
+  const limits = parseLimitOverrides(env);
   if (!limits.ok) throw new ConfigError(limits.problems);
   const isProduction = v.NODE_ENV === "production";
   const problems: string[] = [];
@@ -312,24 +158,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     metrics: { port: v.METRICS_PORT, host: v.METRICS_HOST, token: v.METRICS_TOKEN },
   };
   return deepFreeze(config);
-}
-
-/** RATE_LIMIT_LOGIN=10/15m and friends: "max/window", window as 30s, 15m, 1h, 1d. */
-function parseLimits(env: NodeJS.ProcessEnv): { ok: true; value: Record<LimitName, Limit> } | { ok: false; problems: string[] } {
-  const problems: string[] = [];
-  const value = {} as Record<LimitName, Limit>;
-  for (const name of LIMIT_NAMES) {
-    const variable = limitEnvName(name);
-    const raw = env[variable]?.trim();
-    const { max, window } = raw ? { max: Number(raw.split("/")[0]), window: raw.split("/")[1] ?? "" } : DEFAULT_LIMITS[name];
-    const windowMs = /^\d+(s|m|h|d)$/.test(window) ? (ms(window as ms.StringValue) as number) : NaN;
-    if (!Number.isInteger(max) || max < 1 || !Number.isFinite(windowMs) || windowMs < 1000) {
-      problems.push(`${variable}: must be max/window with max >= 1 and a window such as 30s, 15m, 1h or 1d (got "${raw}")`);
-      continue;
-    }
-    value[name] = { max, window, windowMs };
-  }
-  return problems.length ? { ok: false, problems } : { ok: true, value };
 }
 
 /** Development only: one secret per DATA_DIR, mode 0600, so tokens survive a restart. */

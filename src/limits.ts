@@ -1,3 +1,5 @@
+import ms from "ms";
+
 /**
  * The rate limits of API.md §4 (per rolling window), each overridable with RATE_LIMIT_<NAME>=max/window,
  * e.g. RATE_LIMIT_LOGIN=10/15m. `loginAccount` and `requestPasswordResetIp` are the second limits of
@@ -31,3 +33,21 @@ export interface Limit {
 
 /** RATE_LIMIT_LOGIN_ACCOUNT for loginAccount, and so on. */
 export const limitEnvName = (name: LimitName) => `RATE_LIMIT_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+
+/** RATE_LIMIT_LOGIN=10/15m and friends: "max/window", window as 30s, 15m, 1h, 1d. */
+export function parseLimitOverrides(env: NodeJS.ProcessEnv): { ok: true; value: Record<LimitName, Limit> } | { ok: false; problems: string[] } {
+  const problems: string[] = [];
+  const value = {} as Record<LimitName, Limit>;
+  for (const name of LIMIT_NAMES) {
+    const variable = limitEnvName(name);
+    const raw = env[variable]?.trim();
+    const { max, window } = raw ? { max: Number(raw.split("/")[0]), window: raw.split("/")[1] ?? "" } : DEFAULT_LIMITS[name];
+    const windowMs = /^\d+(s|m|h|d)$/.test(window) ? (ms(window as ms.StringValue) as number) : NaN;
+    if (!Number.isInteger(max) || max < 1 || !Number.isFinite(windowMs) || windowMs < 1000) {
+      problems.push(`${variable}: must be max/window with max >= 1 and a window such as 30s, 15m, 1h or 1d (got "${raw}")`);
+      continue;
+    }
+    value[name] = { max, window, windowMs };
+  }
+  return problems.length ? { ok: false, problems } : { ok: true, value };
+}
