@@ -35,7 +35,7 @@ interface UserView {
 const mailbox: Mailbox = createMailbox();
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer({ mailTransport: mailbox, env: { RATE_LIMITS: "off" } });
+  t = await startTestServer({ mailTransport: mailbox });
 });
 afterAll(async () => {
   await t?.close();

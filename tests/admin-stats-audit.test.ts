@@ -41,7 +41,7 @@ const DAY = 24 * HOUR;
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer({ env: { RATE_LIMITS: "off" } });
+  t = await startTestServer();
 });
 afterAll(async () => {
   await t?.close();

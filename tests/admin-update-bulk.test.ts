@@ -33,7 +33,7 @@ interface BulkInput { userIds: string[]; operation: string; role?: Role; dryRun?
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer({ env: { RATE_LIMITS: "off" } });
+  t = await startTestServer();
 });
 afterAll(async () => {
   await t?.close();

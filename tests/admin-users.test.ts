@@ -97,7 +97,7 @@ let twice: TestUser;
 let all: Seeded[] = [];
 
 beforeAll(async () => {
-  t = await startTestServer({ env: { RATE_LIMITS: "off" } });
+  t = await startTestServer();
   await t.reset();
   admin = await signUp(t, { email: "zadmin@example.com", fullName: "Zelda Admin", role: "ADMIN" });
   twice = await signUp(t, { email: "tobias@example.com", fullName: "Tobias Twice" });

@@ -29,8 +29,7 @@ interface UserView {
 const mailbox: Mailbox = createMailbox();
 let t: TestServer;
 beforeAll(async () => {
-  // Rate limits are not what this file is about: many resets come from one client address here.
-  t = await startTestServer({ mailTransport: mailbox, env: { RATE_LIMITS: "off" } });
+  t = await startTestServer({ mailTransport: mailbox });
 });
 afterAll(async () => {
   await t?.close();

@@ -86,8 +86,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 let t: TestServer;
 beforeAll(async () => {
-  // Rate limits are not what this file is about (changePassword has a small one per user).
-  t = await startTestServer({ env: { RATE_LIMITS: "off" } });
+  t = await startTestServer();
 });
 afterAll(async () => {
   await t?.close();

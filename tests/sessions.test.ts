@@ -68,8 +68,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 let t: TestServer;
 beforeAll(async () => {
-  // Rate limits are not what this file is about, and it refreshes many times from one address.
-  t = await startTestServer({ env: { RATE_LIMITS: "off" } });
+  t = await startTestServer();
 });
 afterAll(async () => {
   await t?.close();
