@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { and, count, eq, inArray, isNull } from "drizzle-orm";
-import { auditEvents, users, type AuditEventRow, type UserRow } from "../src/db/schema.js";
+import { and, eq, inArray, isNull } from "drizzle-orm";
+import { users, type UserRow } from "../src/db/schema.js";
+import { auditCount, auditRows } from "./support/audit.js";
 import { expectBadInput, LOGIN, logIn, onlyError, signUp, type AuthTokens, type TestUser } from "./support/flows.js";
 import { startTestServer, uniqueEmail, type GqlResponse, type TestServer } from "./support/server.js";
 
@@ -69,13 +70,6 @@ async function activeAdminIds(): Promise<string[]> {
     .where(and(eq(users.role, "ADMIN"), eq(users.isActive, true), isNull(users.deletedAt)));
   return rows.map((r) => r.id).sort();
 }
-const auditOf = (action: string, targetId?: string): Promise<AuditEventRow[]> =>
-  t.deps.db.select().from(auditEvents)
-    .where(targetId ? and(eq(auditEvents.action, action), eq(auditEvents.targetId, targetId)) : eq(auditEvents.action, action));
-async function auditCount(): Promise<number> {
-  const [r] = await t.deps.db.select({ n: count() }).from(auditEvents);
-  return Number(r!.n);
-}
 const meCode = async (tokens: AuthTokens): Promise<string | undefined> =>
   (await t.gql(ME_ROLE, {}, { token: tokens.accessToken })).body.errors?.[0]?.extensions.code;
 
@@ -123,7 +117,7 @@ describe("updateUser: changes", () => {
     expect((await updated(admin.accessToken, u.id, { isActive: true })).isActive).toBe(true);
     expect(await row(u.id)).toMatchObject({ fullName: "After Name", email, emailVerified: true, role: "USER", isActive: true });
 
-    const events = await auditOf("admin.user_updated", u.id);
+    const events = await auditRows(t, { action: "admin.user_updated", targetId: u.id });
     expect(events).toHaveLength(7);
     const first = events.find((e) => (e.details as { after: { fullName: string } }).after.fullName === "After Name" &&
       (e.details as { before: { fullName: string } }).before.fullName === "Before Name");
@@ -216,7 +210,7 @@ describe("concurrency", () => {
       expect(["FORBIDDEN", "UNAUTHENTICATED"], log).toContain(codeOf(loser));
       const winnerId = results[0] === wins[0] ? a.id : b.id;
       expect(await activeAdminIds(), log).toEqual([winnerId]);
-      expect(await auditOf("admin.user_updated"), log).toHaveLength(1);
+      expect(await auditRows(t, { action: "admin.user_updated" }), log).toHaveLength(1);
     }
   });
 
@@ -238,7 +232,7 @@ describe("concurrency", () => {
       if (!selfChanged) expect(codeOf(viaSelf), log).toBe("UNAUTHENTICATED");
       expect((await row(b.id)).isActive, log).toBe(false);
       expect(await activeAdminIds(), log).toEqual([a.id]);
-      const changes = (await auditOf("admin.bulk_user_changed")).length + (await auditOf("user.deactivated")).length;
+      const changes = (await auditRows(t, { action: "admin.bulk_user_changed" })).length + (await auditRows(t, { action: "user.deactivated" })).length;
       expect(changes, log).toBe(1);
     }
   });
@@ -300,19 +294,19 @@ describe("bulkUsers", () => {
     const u: TestUser = await signUp(t);
     const result = await bulkOk(admin.accessToken, { userIds: [u.id, u.id, u.id.toUpperCase()], operation: "DEACTIVATE" });
     expect(result).toMatchObject({ operation: "DEACTIVATE", requested: 1, succeeded: [u.id], failed: [] });
-    expect(await auditOf("admin.bulk_user_changed", u.id)).toHaveLength(1);
+    expect(await auditRows(t, { action: "admin.bulk_user_changed", targetId: u.id })).toHaveLength(1);
   });
 
   it("refuses the whole request with FORBIDDEN when the caller's own id is anywhere in it", async () => {
     const admin: TestUser = await signUp(t, { role: "ADMIN" });
     const u: TestUser = await signUp(t);
-    const before = await auditCount();
+    const before = await auditCount(t);
     for (const own of [admin.id, admin.id.toUpperCase()]) {
       expect(codeOf(await bulk(admin.accessToken, { userIds: [u.id, own], operation: "DEACTIVATE" }))).toBe("FORBIDDEN");
     }
     expect(codeOf(await bulk(admin.accessToken, { userIds: [u.id, admin.id], operation: "ACTIVATE", dryRun: true }))).toBe("FORBIDDEN");
     expect((await row(u.id)).isActive).toBe(true);
-    expect(await auditCount()).toBe(before);
+    expect(await auditCount(t)).toBe(before);
   });
 
   it("takes at most 1000 ids and refuses malformed ones with BAD_USER_INPUT", async () => {
@@ -337,12 +331,12 @@ describe("bulkUsers", () => {
     const ids = [u1.id, u2.id, u3.id, randomUUID()];
     const snapshotRows = () => t.deps.db.select().from(users).where(inArray(users.id, ids)).orderBy(users.id);
     const rowsBefore = await snapshotRows();
-    const auditBefore = await auditCount();
+    const auditBefore = await auditCount(t);
 
     const dry = await bulkOk(admin.accessToken, { userIds: ids, operation: "DEACTIVATE", dryRun: true });
     expect(dry).toMatchObject({ dryRun: true, bulkId: null, requested: 4 });
     expect(await snapshotRows()).toEqual(rowsBefore);
-    expect(await auditCount()).toBe(auditBefore);
+    expect(await auditCount(t)).toBe(auditBefore);
     expect(await meCode(u1)).toBeUndefined();
 
     const real = await bulkOk(admin.accessToken, { userIds: ids, operation: "DEACTIVATE" });
@@ -365,11 +359,11 @@ describe("bulkUsers", () => {
     expect(await activeAdminIds()).toEqual([a.id]);
     expect(await meCode(b)).toBe("UNAUTHENTICATED");
 
-    const runs = await auditOf("admin.bulk");
+    const runs = await auditRows(t, { action: "admin.bulk" });
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ actorId: a.id, details: { bulkId: result.bulkId, operation: "DEACTIVATE" } });
     expect([...((runs[0]!.details as { ids: string[] }).ids)].sort()).toEqual([...ids].sort());
-    const changed = await auditOf("admin.bulk_user_changed");
+    const changed = await auditRows(t, { action: "admin.bulk_user_changed" });
     expect(changed.map((e) => e.targetId).sort()).toEqual([...ids].sort());
     for (const e of changed) expect(e).toMatchObject({ actorId: a.id, details: { bulkId: result.bulkId, operation: "DEACTIVATE" } });
   });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { and, eq, sql } from "drizzle-orm";
-import { auditEvents, emailOutbox, emailTokens, users, type EmailTokenKind } from "../src/db/schema.js";
+import { emailOutbox, emailTokens, users, type EmailTokenKind } from "../src/db/schema.js";
 import type { MailMessage } from "../src/email/transport.js";
+import { auditDetails, auditRows } from "./support/audit.js";
 import { expectBadInput, LOGIN, REGISTER, logIn, onlyError, signUp, type TestUser } from "./support/flows.js";
 import { createMailbox, type Mailbox } from "./support/mailbox.js";
 import { OTHER_STRONG_PASSWORD, STRONG_PASSWORD, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from "./support/server.js";
@@ -60,11 +61,6 @@ async function expireTokens(userId: string, kind: EmailTokenKind): Promise<void>
     .where(and(eq(emailTokens.userId, userId), eq(emailTokens.kind, kind)))
     .returning();
   expect(rows.length).toBeGreaterThan(0);
-}
-
-async function auditOf(action: string, targetId: string): Promise<Array<Record<string, unknown> | null>> {
-  const rows = await t.deps.db.select().from(auditEvents).where(and(eq(auditEvents.action, action), eq(auditEvents.targetId, targetId)));
-  return rows.map((r) => r.details);
 }
 
 async function loginCode(email: string, password: string): Promise<string | undefined> {
@@ -153,10 +149,10 @@ describe("requestPasswordReset", () => {
     expect(queued.map((r) => r.toAddress)).not.toContain(unknown);
     expect(queued.map((r) => r.toAddress)).not.toContain(gone.email);
 
-    const requested = await t.deps.db.select().from(auditEvents).where(eq(auditEvents.action, "user.password_reset_requested"));
+    const requested = await auditRows(t, { action: "user.password_reset_requested" });
     const emails = requested.map((r) => r.details?.["email"]);
     expect(emails).toEqual(expect.arrayContaining([unknown, gone.email, active.email]));
-    expect(await auditOf("user.password_reset_requested", gone.id)).toHaveLength(1);
+    expect(await auditDetails(t, { action: "user.password_reset_requested", targetId: gone.id })).toHaveLength(1);
   });
 
   it("refuses a malformed address on field email", async () => {
@@ -185,7 +181,7 @@ describe("resetPassword", () => {
     }
     const notice = await mailbox.waitFor(user.email, /^Your Gatehouse password was changed$/);
     expect(notice.text).not.toContain("token=");
-    expect(await auditOf("user.password_reset", user.id)).toHaveLength(1);
+    expect(await auditDetails(t, { action: "user.password_reset", targetId: user.id })).toHaveLength(1);
 
     expectBadInput(await reset(token, "Another-Unusual-Passphrase-77"), "token");
     expect(await loginCode(user.email, OTHER_STRONG_PASSWORD)).toBeUndefined();
@@ -209,7 +205,7 @@ describe("resetPassword", () => {
     const refused = results.filter((r) => r.body.errors !== undefined);
     expect(refused).toHaveLength(4);
     for (const r of refused) expectBadInput(r, "token");
-    expect(await auditOf("user.password_reset", user.id)).toHaveLength(1);
+    expect(await auditDetails(t, { action: "user.password_reset", targetId: user.id })).toHaveLength(1);
   });
 });
 
@@ -232,7 +228,7 @@ describe("email change", () => {
 
     const done = await verify(token);
     expect(done.body.data?.verifyEmail).toEqual({ id: user.id, email: next, emailVerified: true, pendingEmail: null });
-    expect(await auditOf("user.email_changed", user.id)).toEqual([{ before: { email: user.email }, after: { email: next } }]);
+    expect(await auditDetails(t, { action: "user.email_changed", targetId: user.id })).toEqual([{ before: { email: user.email }, after: { email: next } }]);
     expect(await loginCode(next, user.password)).toBeUndefined();
     expect(await loginCode(user.email, user.password)).toBe("UNAUTHENTICATED");
   });

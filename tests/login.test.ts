@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { and, asc, eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Hasher } from "../src/deps.js";
-import { auditEvents, sessions, users } from "../src/db/schema.js";
+import { sessions, users } from "../src/db/schema.js";
+import { auditRows } from "./support/audit.js";
 import { REGISTER, onlyError } from "./support/flows.js";
 import {
   OTHER_STRONG_PASSWORD,
@@ -103,10 +104,6 @@ async function me(token: string): Promise<MeView> {
   const res = await t.gql<{ me: MeView }>(ME, undefined, { token });
   if (!res.body.data?.me) throw new Error(`me failed: ${JSON.stringify(res.body.errors)}`);
   return res.body.data.me;
-}
-
-async function auditFor(userId: string) {
-  return t.deps.db.select().from(auditEvents).where(eq(auditEvents.targetId, userId)).orderBy(asc(auditEvents.at));
 }
 
 async function sessionCount(userId: string): Promise<number> {
@@ -223,7 +220,7 @@ describe("login: failures", () => {
     const [row] = await t.deps.db.select().from(users).where(eq(users.id, account.id));
     expect(row!.loginCount).toBe(0);
     expect(row!.lastLoginAt).toBeNull();
-    const failed = (await auditFor(account.id)).filter((e) => e.action === "user.login_failed");
+    const failed = (await auditRows(t, { targetId: account.id })).filter((e) => e.action === "user.login_failed");
     expect(failed.map((e) => e.details)).toEqual([{ reason: "deactivated" }]);
   });
 
@@ -236,7 +233,7 @@ describe("login: failures", () => {
     expect(onlyError(deleted).extensions.code).toBe("UNAUTHENTICATED");
     expect(onlyError(deleted).message).toBe(onlyError(unknown).message);
     expect(await sessionCount(account.id)).toBe(0);
-    const failed = (await auditFor(account.id)).filter((e) => e.action === "user.login_failed");
+    const failed = (await auditRows(t, { targetId: account.id })).filter((e) => e.action === "user.login_failed");
     expect(failed.map((e) => e.details)).toEqual([{ email: account.email, reason: "deleted" }]);
   });
 });
@@ -246,7 +243,7 @@ describe("login: audit trail", () => {
     const account = await registerOnly();
     await login(account.email, OTHER_STRONG_PASSWORD);
     const ok = (await login(account.email, account.password)).body.data!.login;
-    const events = await auditFor(account.id);
+    const events = await auditRows(t, { targetId: account.id });
     expect(events.map((e) => e.action)).toEqual(["user.registered", "user.login_failed", "user.login"]);
     expect(events[1]).toMatchObject({ actorId: null, targetId: account.id, ip: "127.0.0.1", details: { reason: "wrong_password" } });
     const [session] = await t.deps.db.select().from(sessions).where(eq(sessions.userId, account.id));
@@ -257,10 +254,7 @@ describe("login: audit trail", () => {
   it("writes user.login_failed with reason unknown_email and no target for an unknown address", async () => {
     const email = uniqueEmail("ghost");
     await login(`  ${email.toUpperCase()} `, STRONG_PASSWORD);
-    const events = await t.deps.db
-      .select()
-      .from(auditEvents)
-      .where(and(eq(auditEvents.action, "user.login_failed"), sql`${auditEvents.details}->>'email' = ${email}`));
+    const events = await auditRows(t, { action: "user.login_failed", email });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ actorId: null, targetId: null, ip: "127.0.0.1", details: { email, reason: "unknown_email" } });
   });

@@ -1,6 +1,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditEvents, emailOutbox, emailTokens, users } from "../src/db/schema.js";
+import { emailOutbox, emailTokens, users } from "../src/db/schema.js";
+import { auditRows } from "./support/audit.js";
 import { REGISTER, expectBadInput, onlyError, signUp, type TestUser } from "./support/flows.js";
 import { createMailbox, type Mailbox } from "./support/mailbox.js";
 import { STRONG_PASSWORD, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from "./support/server.js";
@@ -36,7 +37,7 @@ async function recorded(user: TestUser, newEmail: string) {
   const [row] = await t.deps.db.select().from(users).where(eq(users.id, user.id));
   const tokens = await t.deps.db.select().from(emailTokens).where(and(eq(emailTokens.userId, user.id), eq(emailTokens.kind, "CHANGE_EMAIL")));
   const outbox = await t.deps.db.select().from(emailOutbox).where(inArray(emailOutbox.toAddress, [newEmail, user.email]));
-  const audits = await t.deps.db.select().from(auditEvents).where(and(eq(auditEvents.targetId, user.id), inArray(auditEvents.action, ["user.email_change_requested", "user.profile_updated"])));
+  const audits = await auditRows(t, { targetId: user.id, action: ["user.email_change_requested", "user.profile_updated"] });
   return { pendingEmail: row!.pendingEmail, fullName: row!.fullName, tokens: tokens.length, outbox: outbox.filter((m) => m.template !== "verify-email").length, audits: audits.length };
 }
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { checkPasswordPolicy } from "../src/auth/password.js";
-import { auditEvents, sessions, users, type AuditEventRow } from "../src/db/schema.js";
+import { sessions, users } from "../src/db/schema.js";
+import { auditRows } from "./support/audit.js";
 import { expectUnauthenticated, expectBadInput, LOGIN, REGISTER, logIn, onlyError, signUp, type AuthTokens, type TestUser } from "./support/flows.js";
 import {
   OTHER_STRONG_PASSWORD,
@@ -82,8 +83,6 @@ interface FieldError {
   message: string;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-
 let t: TestServer;
 beforeAll(async () => {
   t = await startTestServer();
@@ -100,13 +99,6 @@ async function meOf(token: string): Promise<MeView> {
   const res = await me(token);
   expect(res.body.errors).toBeUndefined();
   return res.body.data!.me;
-}
-
-async function auditRows(userId: string, action: string): Promise<AuditEventRow[]> {
-  return t.deps.db
-    .select()
-    .from(auditEvents)
-    .where(and(eq(auditEvents.targetId, userId), eq(auditEvents.action, action)));
 }
 
 async function tryLogIn(email: string, password: string): Promise<GqlResponse<{ login: AuthTokens }>> {
@@ -191,7 +183,7 @@ describe("updateMe", () => {
     expect(row!.fullName).toBe("Ada Lovelace");
     expect((await meOf(u.accessToken)).fullName).toBe("Ada Lovelace");
 
-    const events = await auditRows(u.id, "user.profile_updated");
+    const events = await auditRows(t, { action: "user.profile_updated", targetId: u.id });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
       actorId: u.id,
@@ -248,7 +240,7 @@ describe("updateMe", () => {
     const [row] = await t.deps.db.select().from(users).where(eq(users.id, u.id));
     expect(row!.role).toBe("USER");
     expect(row!.fullName).toBe("Plain User");
-    expect(await auditRows(u.id, "user.profile_updated")).toHaveLength(0);
+    expect(await auditRows(t, { action: "user.profile_updated", targetId: u.id })).toHaveLength(0);
   });
 
   it("answers UNAUTHENTICATED without a token", async () => {
@@ -268,7 +260,7 @@ describe("changePassword", () => {
     // Nothing happened: the session still works and the old password still logs in.
     expect((await meOf(u.accessToken)).id).toBe(u.id);
     expect((await tryLogIn(u.email, STRONG_PASSWORD)).body.errors).toBeUndefined();
-    expect(await auditRows(u.id, "user.password_changed")).toHaveLength(0);
+    expect(await auditRows(t, { action: "user.password_changed", targetId: u.id })).toHaveLength(0);
   });
 
   it("refuses a weak new password with BAD_USER_INPUT on newPassword", async () => {
@@ -352,7 +344,7 @@ describe("changePassword", () => {
     expect(relog.body.errors).toBeUndefined();
     expect((await meOf(relog.body.data!.login.accessToken)).id).toBe(u.id);
 
-    const events = await auditRows(u.id, "user.password_changed");
+    const events = await auditRows(t, { action: "user.password_changed", targetId: u.id });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ actorId: u.id, targetId: u.id, ip: "127.0.0.1", details: { sessionsRevoked: 2 } });
   });
@@ -382,7 +374,7 @@ describe("deactivateMe", () => {
 
     const [row] = await t.deps.db.select().from(users).where(eq(users.id, u.id));
     expect(row!.isActive).toBe(false);
-    const events = await auditRows(u.id, "user.deactivated");
+    const events = await auditRows(t, { action: "user.deactivated", targetId: u.id });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ actorId: u.id, targetId: u.id, ip: "127.0.0.1" });
 
@@ -417,7 +409,7 @@ describe("deactivateMe", () => {
     expect(refused.body.data ?? null).toBeNull();
     expect((await meOf(admin.accessToken)).isActive).toBe(true);
     expect(await activeAdminIds()).toEqual([admin.id]);
-    expect(await auditRows(admin.id, "user.deactivated")).toHaveLength(0);
+    expect(await auditRows(t, { action: "user.deactivated", targetId: admin.id })).toHaveLength(0);
 
     const second: TestUser = await signUp(t, { role: "ADMIN" });
     const ok = await deactivateMe(admin.accessToken, true);
@@ -450,7 +442,7 @@ describe("deactivateMe", () => {
       // The one refused is the one still active.
       const refusedId = results[0] === forbidden[0] ? a.id : b.id;
       expect(remaining).toEqual([refusedId]);
-      const deactivations = await t.deps.db.select().from(auditEvents).where(eq(auditEvents.action, "user.deactivated"));
+      const deactivations = await auditRows(t, { action: "user.deactivated" });
       expect(deactivations).toHaveLength(1);
     }
   });

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";
-import { auditEvents, emailOutbox, sessions, users } from "../src/db/schema.js";
+import { emailOutbox, sessions, users } from "../src/db/schema.js";
+import { auditCount } from "./support/audit.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { LOGIN, REGISTER, onlyError, type AuthTokens } from "./support/flows.js";
 import {
@@ -93,23 +94,6 @@ async function signUp(t: TestServer): Promise<Account & AuthTokens> {
   return { ...account, ...res.body.data.login };
 }
 
-async function auditCount(t: TestServer, action: string, targetId: string): Promise<number> {
-  const rows = await t.deps.db
-    .select({ id: auditEvents.id })
-    .from(auditEvents)
-    .where(and(eq(auditEvents.action, action), eq(auditEvents.targetId, targetId)));
-  return rows.length;
-}
-
-/** How many times requestPasswordReset ran for this address (it audits every call, known or not). */
-async function resetRequests(t: TestServer, email: string): Promise<number> {
-  const rows = await t.deps.db
-    .select({ id: auditEvents.id })
-    .from(auditEvents)
-    .where(and(eq(auditEvents.action, "user.password_reset_requested"), sql`${auditEvents.details}->>'email' = ${email}`));
-  return rows.length;
-}
-
 async function outboxCount(t: TestServer, template: string, to: string): Promise<number> {
   const rows = await t.deps.db
     .select({ id: emailOutbox.id })
@@ -175,7 +159,7 @@ describe("default rate limits (TRUST_PROXY=true)", () => {
     const retryAfter = expectRateLimited(refused, 10, 900);
     expect(retryAfter).toBeGreaterThan(900 - 60); // the oldest attempt was seconds ago
     // Not run: 10 failures audited, no session opened.
-    expect(await auditCount(t, "user.login_failed", account.id)).toBe(10);
+    expect(await auditCount(t, { action: "user.login_failed", targetId: account.id })).toBe(10);
     expect(await t.deps.db.select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, account.id))).toHaveLength(0);
     // The key is address + email: the same email elsewhere and another email here still work.
     expect(outcome(await login(t, freshIp(), account.email, STRONG_PASSWORD))).toBe("OK");
@@ -200,7 +184,7 @@ describe("default rate limits (TRUST_PROXY=true)", () => {
     expect(results.slice(0, 3).map((r) => r.body.data?.requestPasswordReset)).toEqual([true, true, true]);
     expectRateLimited(results[3]!, 3, 3600);
     expect(await outboxCount(t, "reset-password", account.email)).toBe(3);
-    expect(await resetRequests(t, account.email)).toBe(3);
+    expect(await auditCount(t, { action: "user.password_reset_requested", email: account.email })).toBe(3);
   });
 
   it("requestPasswordReset: 10 per hour per address, over different emails", async () => {
@@ -210,7 +194,7 @@ describe("default rate limits (TRUST_PROXY=true)", () => {
     expect(codes).toEqual(Array<string>(10).fill("OK"));
     const email = uniqueEmail("nobody");
     expectRateLimited(await t.gql(RESET, { email }, from(ip)), 10, 3600);
-    expect(await resetRequests(t, email)).toBe(0);
+    expect(await auditCount(t, { action: "user.password_reset_requested", email: email })).toBe(0);
     expect(outcome(await t.gql(RESET, { email }, from(freshIp())))).toBe("OK");
   });
 
@@ -231,7 +215,7 @@ describe("default rate limits (TRUST_PROXY=true)", () => {
     expect(res.body.errors?.map((e) => e.path)).toEqual([["d"]]);
     const error = onlyError(res);
     expect(error.extensions).toMatchObject({ code: "RATE_LIMITED", limit: 3, window: 3600 });
-    expect(await resetRequests(t, email)).toBe(3);
+    expect(await auditCount(t, { action: "user.password_reset_requested", email: email })).toBe(3);
     expect(outcome(await t.gql(RESET, { email }, from(freshIp())))).toBe("RATE_LIMITED");
   });
 
@@ -239,7 +223,7 @@ describe("default rate limits (TRUST_PROXY=true)", () => {
     const email = uniqueEmail("race");
     const results = await Promise.all(Array.from({ length: 12 }, () => t.gql(RESET, { email }, from(freshIp()))));
     expect(tally(results.map(outcome))).toEqual({ OK: 3, RATE_LIMITED: 9 });
-    expect(await resetRequests(t, email)).toBe(3);
+    expect(await auditCount(t, { action: "user.password_reset_requested", email: email })).toBe(3);
   });
 
   it("changePassword: 3 per hour per user; the refused 4th changes nothing; other users unaffected", async () => {
@@ -347,14 +331,14 @@ describe("login per account across addresses (RATE_LIMIT_LOGIN_ACCOUNT=5/1h)", (
     expect(results.map(outcome)).toEqual([...Array<string>(5).fill("UNAUTHENTICATED"), "RATE_LIMITED"]);
     expectRateLimited(results[5]!, 5, 3600);
     expect(outcome(await login(t, freshIp(), account.email, STRONG_PASSWORD))).toBe("RATE_LIMITED");
-    expect(await auditCount(t, "user.login_failed", account.id)).toBe(5);
+    expect(await auditCount(t, { action: "user.login_failed", targetId: account.id })).toBe(5);
   });
 
   it("10 parallel wrong passwords from 10 addresses: exactly 5 UNAUTHENTICATED and 5 RATE_LIMITED", async () => {
     const account = await createAccount(t);
     const results = await Promise.all(Array.from({ length: 10 }, () => login(t, freshIp(), account.email, OTHER_STRONG_PASSWORD)));
     expect(tally(results.map(outcome))).toEqual({ UNAUTHENTICATED: 5, RATE_LIMITED: 5 });
-    expect(await auditCount(t, "user.login_failed", account.id)).toBe(5);
+    expect(await auditCount(t, { action: "user.login_failed", targetId: account.id })).toBe(5);
   });
 });
 

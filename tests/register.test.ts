@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
-import { auditEvents, users } from "../src/db/schema.js";
+import { users } from "../src/db/schema.js";
+import { auditRows } from "./support/audit.js";
 import { REGISTER, onlyError } from "./support/flows.js";
 import { STRONG_PASSWORD, startTestServer, uniqueEmail, type TestServer } from "./support/server.js";
 
@@ -23,7 +24,7 @@ describe("register", () => {
     expect(user).toMatchObject({ email: email.toLowerCase(), fullName: "Ada Lovelace", role: "USER", isActive: true, emailVerified: false });
     const [row] = await t.deps.db.select().from(users).where(eq(users.id, user["id"] as string));
     expect(row!.passwordHash).toMatch(/^\$argon2id\$/);
-    const events = await t.deps.db.select().from(auditEvents).where(eq(auditEvents.targetId, user["id"] as string));
+    const events = await auditRows(t, { targetId: user["id"] as string });
     expect(events.map((e) => e.action)).toEqual(["user.registered"]);
   });
 

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { and, eq, sql } from "drizzle-orm";
-import { auditEvents, sessions, users, type AuditEventRow } from "../src/db/schema.js";
+import { eq, sql } from "drizzle-orm";
+import { sessions, users } from "../src/db/schema.js";
+import { auditRows } from "./support/audit.js";
 import { expectUnauthenticated, LOGIN, logIn, onlyError, signUp, type AuthTokens, type TestUser } from "./support/flows.js";
 import { backend } from "./support/database.js";
 import { startTestServer, type GqlResponse, type TestServer } from "./support/server.js";
@@ -97,13 +98,6 @@ async function expectMeWorks(token: string, userId: string): Promise<void> {
   expect(res.body.data?.me.id).toBe(userId);
 }
 
-async function auditRows(userId: string, action: string): Promise<AuditEventRow[]> {
-  return t.deps.db
-    .select()
-    .from(auditEvents)
-    .where(and(eq(auditEvents.targetId, userId), eq(auditEvents.action, action)));
-}
-
 describe("refreshToken", () => {
   it("returns a new pair for the same session, and the new access token works", async () => {
     const u: TestUser = await signUp(t);
@@ -153,7 +147,7 @@ describe("refreshToken", () => {
     const otherRefresh = await refresh(other.refreshToken);
     expect(otherRefresh.body.errors).toBeUndefined();
 
-    const events = await auditRows(u.id, "user.refresh_token_reused");
+    const events = await auditRows(t, { action: "user.refresh_token_reused", targetId: u.id });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ actorId: null, targetId: u.id, ip: "127.0.0.1", details: { sessionId: sid } });
   });
@@ -227,7 +221,7 @@ describe("logout", () => {
     expect(otherRefresh.body.errors).toBeUndefined();
     await expectMeWorks(otherRefresh.body.data!.refreshToken.accessToken, u.id);
 
-    const events = await auditRows(u.id, "user.logout");
+    const events = await auditRows(t, { action: "user.logout", targetId: u.id });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ actorId: u.id, targetId: u.id, ip: "127.0.0.1", details: { sessionId: sessionIdOf(u.accessToken) } });
   });
@@ -255,7 +249,7 @@ describe("logoutAll", () => {
 
     await expectMeWorks(bystander.accessToken, bystander.id);
 
-    const events = await auditRows(u.id, "user.logout_all");
+    const events = await auditRows(t, { action: "user.logout_all", targetId: u.id });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ actorId: u.id, targetId: u.id, ip: "127.0.0.1", details: { sessions: 2 } });
   });
@@ -343,7 +337,7 @@ describe("revokeSession", () => {
     expectUnauthenticated(await refresh(other.refreshToken));
     await expectMeWorks(u.accessToken, u.id);
 
-    const events = await auditRows(u.id, "user.session_revoked");
+    const events = await auditRows(t, { action: "user.session_revoked", targetId: u.id });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ actorId: u.id, targetId: u.id, ip: "127.0.0.1", details: { sessionId: otherSid } });
   });
@@ -368,7 +362,7 @@ describe("revokeSession", () => {
     await expectMeWorks(victim.accessToken, victim.id);
     const [row] = await t.deps.db.select().from(sessions).where(eq(sessions.id, victimSid));
     expect(row!.revokedAt).toBeNull();
-    expect(await auditRows(victim.id, "user.session_revoked")).toHaveLength(0);
+    expect(await auditRows(t, { action: "user.session_revoked", targetId: victim.id })).toHaveLength(0);
   });
 
   it("answers NOT_FOUND for a well-formed id that is no session at all", async () => {
