@@ -100,7 +100,9 @@ describe("a parked email change and a password reset (account takeover)", () => 
     expect(await queuedTo(attacker, "reset-password")).toHaveLength(0);
     await logIn(t, owner, OTHER_STRONG_PASSWORD);
 
-    expect(await auditDetails(t, { action: "user.email_change_cancelled", targetId: squat.id })).toEqual([{ pendingEmail: attacker, reason: "password_reset" }]);
+    expect(await auditDetails(t, { action: "user.email_change_cancelled", targetId: squat.id })).toEqual([
+      { pendingEmail: attacker, reason: "password_reset" },
+    ]);
     expect(await auditDetails(t, { action: "user.email_changed", targetId: squat.id })).toEqual([]);
   });
 });
@@ -159,7 +161,11 @@ describe("changePassword ends everything older", () => {
 
   it("sends the 'password was changed' notice to the account's address, through the outbox", async () => {
     const user = await signUp(t);
-    const wrong = await t.gql(CHANGE_PASSWORD, { input: { currentPassword: "not my password", newPassword: OTHER_STRONG_PASSWORD } }, { token: user.accessToken });
+    const wrong = await t.gql(
+      CHANGE_PASSWORD,
+      { input: { currentPassword: "not my password", newPassword: OTHER_STRONG_PASSWORD } },
+      { token: user.accessToken },
+    );
     expectBadInput(wrong, "currentPassword");
     expect(await queuedTo(user.email, "password-changed")).toHaveLength(0);
 

@@ -33,7 +33,15 @@ interface Stats {
   activeLast24h: number; activeLast7d: number; activeLast30d: number; newLast7d: number; newLast30d: number;
 }
 interface DailyCount { date: string; count: number }
-interface AuditItem { id: string; at: string; action: string; actorId: string | null; targetId: string | null; ip: string | null; details: Record<string, unknown> | null }
+interface AuditItem {
+  id: string;
+  at: string;
+  action: string;
+  actorId: string | null;
+  targetId: string | null;
+  ip: string | null;
+  details: Record<string, unknown> | null;
+}
 interface AuditPage { total: number; page: number; size: number; pages: number; items: AuditItem[] }
 interface AuditFilter { actorId?: string; targetId?: string; action?: string; after?: string; before?: string }
 
@@ -223,7 +231,15 @@ describe("auditLog", () => {
   it("returns each field, details as a JSON object", async () => {
     const page = await audit({ targetId: targetY, action: "test.alpha", before: "2021-01-02T00:00:00.000Z" });
     expect(page.items).toEqual([
-      { id: ids[0], at: "2021-01-01T00:00:00.000Z", action: "test.alpha", actorId: actorX, targetId: targetY, ip: "203.0.113.7", details: { n: 1, nested: { list: [1, "two", null] } } },
+      {
+        id: ids[0],
+        at: "2021-01-01T00:00:00.000Z",
+        action: "test.alpha",
+        actorId: actorX,
+        targetId: targetY,
+        ip: "203.0.113.7",
+        details: { n: 1, nested: { list: [1, "two", null] } },
+      },
     ]);
     expect((await audit({ action: "test.alpha", actorId: actorX, after: "2021-01-03T12:00:00.000Z" })).items[0]!.details).toBeNull();
   });

@@ -28,7 +28,11 @@ afterAll(async () => {
 });
 
 const register = (forwarded: string, email = uniqueEmail("addr")) =>
-  t.gql<{ register: { id: string } }>(REGISTER, { input: { email, password: STRONG_PASSWORD, fullName: "Address" } }, { headers: { "x-forwarded-for": forwarded } });
+  t.gql<{ register: { id: string } }>(
+    REGISTER,
+    { input: { email, password: STRONG_PASSWORD, fullName: "Address" } },
+    { headers: { "x-forwarded-for": forwarded } },
+  );
 
 /** Registers from a throwaway address, logs in with `forwarded`; the session's and the audit's address. */
 async function recordedAddress(forwarded: string): Promise<{ session: string | null; audit: string | null }> {
