@@ -1,31 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { and, eq, inArray, sql } from "drizzle-orm";
-import { emailOutbox, emailTokens, users, type EmailTokenKind } from "../src/db/schema.js";
-import type { MailMessage } from "../src/email/transport.js";
+import { eq, inArray } from "drizzle-orm";
+import { emailOutbox, users } from "../src/db/schema.js";
 import { auditDetails, auditRows } from "./support/audit.js";
-import { expectBadInput, LOGIN, REGISTER, logIn, onlyError, signUp, type TestUser } from "./support/flows.js";
+import {
+  BASE,
+  CHANGE_SUBJECT,
+  ME,
+  RESEND,
+  REQUEST_RESET,
+  RESET_SUBJECT,
+  UPDATE_ME,
+  VERIFY_SUBJECT,
+  emailFlowCalls,
+  type UserView,
+} from "./support/email-flows.js";
+import { expectBadInput, REGISTER, logIn, onlyError, signUp, type TestUser } from "./support/flows.js";
 import { createMailbox, type Mailbox } from "./support/mailbox.js";
 import { OTHER_STRONG_PASSWORD, STRONG_PASSWORD, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from "./support/server.js";
-
-const BASE = "http://localhost:3000";
-const VERIFY_SUBJECT = /^Confirm your email for Gatehouse$/;
-const CHANGE_SUBJECT = /^Confirm your new email for Gatehouse$/;
-const RESET_SUBJECT = /^Reset your Gatehouse password$/;
-
-const USER_FIELDS = "id email emailVerified pendingEmail";
-const VERIFY = `mutation ($token: String!) { verifyEmail(token: $token) { ${USER_FIELDS} } }`;
-const RESEND = `mutation { resendVerificationEmail }`;
-const REQUEST_RESET = `mutation ($email: String!) { requestPasswordReset(email: $email) }`;
-const RESET = `mutation ($input: ResetPasswordInput!) { resetPassword(input: $input) }`;
-const UPDATE_ME = `mutation ($input: UpdateMeInput!) { updateMe(input: $input) { ${USER_FIELDS} } }`;
-const ME = `query { me { ${USER_FIELDS} } }`;
-
-interface UserView {
-  id: string;
-  email: string;
-  emailVerified: boolean;
-  pendingEmail: string | null;
-}
 
 const mailbox: Mailbox = createMailbox();
 let t: TestServer;
@@ -36,40 +27,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-const mailTo = (to: string, subject: RegExp): MailMessage[] => mailbox.sent.filter((m) => m.to === to && subject.test(m.subject));
-
-/** The email number `index` (0-based) to `to` matching `subject`, waiting for it to arrive. */
-async function nthMail(to: string, subject: RegExp, index: number): Promise<MailMessage> {
-  const deadline = Date.now() + 5000;
-  while (mailTo(to, subject).length <= index) {
-    if (Date.now() > deadline) throw new Error(`email #${index + 1} to ${to} matching ${subject} never came`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return mailTo(to, subject)[index]!;
-}
-
-const verify = (token: string): Promise<GqlResponse<{ verifyEmail: UserView }>> => t.gql<{ verifyEmail: UserView }>(VERIFY, { token });
-const reset = (token: string, newPassword: string): Promise<GqlResponse<{ resetPassword: boolean }>> =>
-  t.gql<{ resetPassword: boolean }>(RESET, { input: { token, newPassword } });
-
-async function expireTokens(userId: string, kind: EmailTokenKind): Promise<void> {
-  const rows = await t.deps.db
-    .update(emailTokens)
-    .set({ expiresAt: sql`now() - interval '1 minute'` })
-    .where(and(eq(emailTokens.userId, userId), eq(emailTokens.kind, kind)))
-    .returning();
-  expect(rows.length).toBeGreaterThan(0);
-}
-
-async function loginCode(email: string, password: string): Promise<string | undefined> {
-  const res = await t.gql(LOGIN, { input: { email, password } });
-  return res.body.errors?.[0]?.extensions.code;
-}
-
-async function requestReset(email: string): Promise<void> {
-  const res = await t.gql<{ requestPasswordReset: boolean }>(REQUEST_RESET, { email });
-  expect(res.body).toEqual({ data: { requestPasswordReset: true } });
-}
+const { mailTo, nthMail, verify, reset, expireTokens, loginCode, requestReset } = emailFlowCalls(() => t, mailbox);
 
 describe("email verification", () => {
   it("registration sends a link (text and html) that verifies the address once", async () => {
