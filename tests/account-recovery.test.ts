@@ -1,7 +1,8 @@
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateOpaqueToken, hashToken } from "../src/lib/opaque-token.js";
-import { auditEvents, emailOutbox, emailTokens } from "../src/db/schema.js";
+import { emailOutbox, emailTokens } from "../src/db/schema.js";
+import { auditDetails } from "./support/audit.js";
 import { expectBadInput, logIn, onlyError, REGISTER, signUp, type AuthTokens, type TestUser } from "./support/flows.js";
 import { createMailbox, type Mailbox } from "./support/mailbox.js";
 import { OTHER_STRONG_PASSWORD, STRONG_PASSWORD, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from "./support/server.js";
@@ -35,7 +36,7 @@ interface UserView {
 const mailbox: Mailbox = createMailbox();
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer({ mailTransport: mailbox, env: { RATE_LIMITS: "off" } });
+  t = await startTestServer({ mailTransport: mailbox });
 });
 afterAll(async () => {
   await t?.close();
@@ -71,11 +72,6 @@ async function resetLink(email: string): Promise<string> {
   }
 }
 
-async function auditOf(action: string, targetId: string): Promise<Array<Record<string, unknown> | null>> {
-  const rows = await t.deps.db.select().from(auditEvents).where(and(eq(auditEvents.action, action), eq(auditEvents.targetId, targetId)));
-  return rows.map((r) => r.details);
-}
-
 const queuedTo = (to: string, template: string) =>
   t.deps.db.select().from(emailOutbox).where(and(eq(emailOutbox.toAddress, to), eq(emailOutbox.template, template)));
 
@@ -104,8 +100,10 @@ describe("a parked email change and a password reset (account takeover)", () => 
     expect(await queuedTo(attacker, "reset-password")).toHaveLength(0);
     await logIn(t, owner, OTHER_STRONG_PASSWORD);
 
-    expect(await auditOf("user.email_change_cancelled", squat.id)).toEqual([{ pendingEmail: attacker, reason: "password_reset" }]);
-    expect(await auditOf("user.email_changed", squat.id)).toEqual([]);
+    expect(await auditDetails(t, { action: "user.email_change_cancelled", targetId: squat.id })).toEqual([
+      { pendingEmail: attacker, reason: "password_reset" },
+    ]);
+    expect(await auditDetails(t, { action: "user.email_changed", targetId: squat.id })).toEqual([]);
   });
 });
 
@@ -150,7 +148,7 @@ describe("changePassword ends everything older", () => {
 
     expectBadInput(await verify(parked), "token");
     expect(await me(fresh)).toEqual({ id: user.id, email: user.email, emailVerified: false, pendingEmail: null });
-    expect(await auditOf("user.email_change_cancelled", user.id)).toEqual([{ pendingEmail: next, reason: "password_changed" }]);
+    expect(await auditDetails(t, { action: "user.email_change_cancelled", targetId: user.id })).toEqual([{ pendingEmail: next, reason: "password_changed" }]);
   });
 
   it("kills an unused reset link", async () => {
@@ -163,7 +161,11 @@ describe("changePassword ends everything older", () => {
 
   it("sends the 'password was changed' notice to the account's address, through the outbox", async () => {
     const user = await signUp(t);
-    const wrong = await t.gql(CHANGE_PASSWORD, { input: { currentPassword: "not my password", newPassword: OTHER_STRONG_PASSWORD } }, { token: user.accessToken });
+    const wrong = await t.gql(
+      CHANGE_PASSWORD,
+      { input: { currentPassword: "not my password", newPassword: OTHER_STRONG_PASSWORD } },
+      { token: user.accessToken },
+    );
     expectBadInput(wrong, "currentPassword");
     expect(await queuedTo(user.email, "password-changed")).toHaveLength(0);
 

@@ -7,8 +7,9 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { openDatabase, type Database } from "../src/db/client.js";
-import { auditEvents, users } from "../src/db/schema.js";
+import { users } from "../src/db/schema.js";
 import { bootstrapAdmin } from "../src/admin/create-admin.service.js";
+import { auditRows } from "./support/audit.js";
 import { logIn, signUp } from "./support/flows.js";
 import { STRONG_PASSWORD, TEST_JWT_SECRET, startTestServer, uniqueEmail, type TestServer } from "./support/server.js";
 
@@ -43,7 +44,7 @@ describe("BOOTSTRAP_ADMIN_*", () => {
     const tokens = await logIn(t, email, STRONG_PASSWORD);
     const me = await t.gql<{ me: { role: string } }>("{ me { role } }", undefined, { token: tokens.accessToken });
     expect(me.body.data?.me.role).toBe("ADMIN");
-    const events = await t.deps.db.select().from(auditEvents).where(eq(auditEvents.action, "admin.created"));
+    const events = await auditRows(t, { action: "admin.created" });
     expect(events).toHaveLength(1);
   });
 

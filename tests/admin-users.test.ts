@@ -1,95 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eq } from "drizzle-orm";
-import { users, type UserRow } from "../src/db/schema.js";
-import { expectBadInput, logIn, onlyError, signUp, type TestUser } from "./support/flows.js";
-import { startTestServer, type GqlResponse, type TestServer } from "./support/server.js";
-
-type Role = "USER" | "ADMIN";
-type SortField = "CREATED_AT" | "EMAIL" | "FULL_NAME" | "LAST_LOGIN_AT" | "ROLE";
-type Order = "ASC" | "DESC";
-
-interface Filter {
-  query?: string;
-  role?: Role;
-  isActive?: boolean;
-  emailVerified?: boolean;
-  createdAfter?: string;
-  createdBefore?: string;
-  includeDeleted?: boolean;
-}
-
-/** The JS copy of a users row that the expected answers are computed from. */
-type Seeded = Pick<UserRow, "id" | "email" | "fullName" | "role" | "isActive" | "emailVerified"> & {
-  createdAt: number;
-  lastLoginAt: number | null;
-  deleted: boolean;
-};
-
-type ListedUser = { id: string; fullName: string; deletedAt: string | null };
-type UserPageView = { items: ListedUser[]; total: number; page: number; size: number; pages: number };
-interface ConnectionView {
-  totalCount: number;
-  edges: Array<{ cursor: string; node: { id: string } }>;
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
-}
-interface ListVars {
-  filter?: Filter;
-  sortBy?: SortField;
-  sortOrder?: Order;
-}
-type UsersVars = ListVars & { page?: number; size?: number };
-type ConnectionVars = ListVars & { first?: number; after?: string | null };
-
-const USERS = /* GraphQL */ `
-  query Users($filter: UserFilter, $page: Int, $size: Int, $sortBy: UserSortField, $sortOrder: SortOrder) {
-    users(filter: $filter, page: $page, size: $size, sortBy: $sortBy, sortOrder: $sortOrder) {
-      total page size pages items { id fullName deletedAt }
-    }
-  }
-`;
-const CONNECTION = /* GraphQL */ `
-  query Conn($first: Int, $after: String, $filter: UserFilter, $sortBy: UserSortField, $sortOrder: SortOrder) {
-    usersConnection(first: $first, after: $after, filter: $filter, sortBy: $sortBy, sortOrder: $sortOrder) {
-      totalCount edges { cursor node { id } } pageInfo { hasNextPage endCursor }
-    }
-  }
-`;
-const USER = /* GraphQL */ `
-  query User($id: ID!) { user(id: $id) { id email fullName deletedAt } }
-`;
-const STATS = /* GraphQL */ `
-  query Stats { users(size: 100) { items { id stats { activeSessions loginCount } } } }
-`;
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-const T0 = Date.parse("2024-01-01T00:00:00.000Z");
-const at = (days: number): Date => new Date(T0 + days * DAY_MS);
-const iso = (days: number): string => at(days).toISOString();
-
-// Distinct ASCII names whose order does not depend on collation (checked in beforeAll).
-const PEOPLE: ReadonlyArray<readonly [string, string]> = [
-  ["Alice Walker", "awalker@lakeside.org"], ["Xavier Quinn", "alex@northwind.io"], ["Sally Alvarez", "salvarez@lakeside.org"],
-  ["Bruno Diaz", "bruno@example.com"], ["Carmen Lopez", "CLopez@Example.COM"], ["DANA SCOTT", "DScott@Example.COM"],
-  ["dana scott", "danas@lakeside.org"], ["Elena Fischer", "efischer@example.com"], ["Farid Haddad", "farid@quarry.io"],
-  ["Greta Nilsson", "greta@lakeside.org"], ["Hugo Becker", "hbecker@example.com"], ["Ingrid Berg", "ingrid@quarry.io"],
-  ["Jonas Weber", "jweber@example.com"], ["Keiko Tanaka", "keiko@lakeside.org"], ["Lars Holm", "lholm@example.com"],
-  ["Mira Kovac", "mkovac@quarry.io"], ["Nadia Rahman", "nadia@example.com"], ["Oscar Pena", "opena@lakeside.org"],
-  ["Percy Fifty%Off", "percy@discount.shop"], ["Quentin Blake", "qblake@example.com"], ["Rosa Marquez", "rosa@quarry.io"],
-  ["Stefan Vogel", "svogel@example.com"], ["Tomas Novak", "tnovak@lakeside.org"], ["Uma Thurston", "uma_t@film.net"],
-  ["Vera Ilic", "vilic@example.com"], ["Wendell Pierce", "wpierce@quarry.io"], ["Yolanda Ortiz", "yortiz@example.com"],
-  ["ZOE Park", "ZPark@Quarry.IO"], ["Martin Cole", "mcole@example.com"], ["Beatrix Kiddo", "bkiddo@film.net"],
-  ["Cyrus Vance", "cvance@example.com"], ["Dmitri Orlov", "dorlov@lakeside.org"], ["Esther Green", "egreen@example.com"],
-  ["Felix Krull", "fkrull@quarry.io"], ["Gideon Fell", "gfell@example.com"], ["Helga Brandt", "hbrandt@lakeside.org"],
-  ["Ivo Andric", "iandric@example.com"], ["Juno Reyes", "jreyes@film.net"], ["Kasimir Malevich", "kmalevich@example.com"],
-  ["Leona Fox", "lfox@lakeside.org"],
-];
-const DELETED = new Set<number>([7, 15, 31, 39]);
-// Ties on created_at: 10/11/12 share one instant, 20/21 another.
-const createdDay = (i: number): number => (i === 11 || i === 12 ? 10 : i === 21 ? 20 : i);
-
-const SORTS: ReadonlyArray<readonly [SortField, Order]> = (["CREATED_AT", "EMAIL", "FULL_NAME", "LAST_LOGIN_AT", "ROLE"] as const).flatMap(
-  (f: SortField) => [[f, "ASC"], [f, "DESC"]] as const,
-);
+import {
+  DELETED,
+  SORTS,
+  STATS,
+  USER,
+  directoryCalls,
+  iso,
+  seedDirectory,
+  type Filter,
+  type ListedUser,
+  type Seeded,
+  type SortField,
+} from "./support/admin-users.js";
+import { expectBadInput, onlyError, type TestUser } from "./support/flows.js";
+import { startTestServer, type TestServer } from "./support/server.js";
 
 let t: TestServer;
 let admin: TestUser;
@@ -97,117 +21,14 @@ let twice: TestUser;
 let all: Seeded[] = [];
 
 beforeAll(async () => {
-  t = await startTestServer({ env: { RATE_LIMITS: "off" } });
-  await t.reset();
-  admin = await signUp(t, { email: "zadmin@example.com", fullName: "Zelda Admin", role: "ADMIN" });
-  twice = await signUp(t, { email: "tobias@example.com", fullName: "Tobias Twice" });
-  await logIn(t, twice.email, twice.password);
-  // Millisecond timestamps, so that the JS copy orders exactly as the database does.
-  await t.deps.db.update(users).set({ createdAt: at(60), lastLoginAt: at(70) }).where(eq(users.id, admin.id));
-  await t.deps.db.update(users).set({ createdAt: at(61), lastLoginAt: at(71) }).where(eq(users.id, twice.id));
-  await t.deps.db.insert(users).values(
-    PEOPLE.map(([fullName, email], i) => ({
-      fullName,
-      email,
-      passwordHash: "x",
-      role: (i % 6 === 5 ? "ADMIN" : "USER") as Role,
-      isActive: i % 4 !== 2,
-      emailVerified: i % 3 !== 0,
-      createdAt: at(createdDay(i)),
-      lastLoginAt: i % 5 === 1 ? null : at(50 + (i % 7)), // never logged in, and many ties
-      deletedAt: DELETED.has(i) ? at(90) : null,
-    })),
-  );
-  const rows = await t.deps.db.select().from(users);
-  all = rows.map((r) => ({
-    id: r.id, email: r.email, fullName: r.fullName, role: r.role, isActive: r.isActive, emailVerified: r.emailVerified,
-    createdAt: r.createdAt.getTime(), lastLoginAt: r.lastLoginAt?.getTime() ?? null, deleted: r.deletedAt !== null,
-  }));
-  // Byte order (C, PGlite) and linguistic order (en_US ignores punctuation) must agree on this data.
-  const strip = (s: string): string => s.replace(/[^a-z0-9]/g, "");
-  for (const key of [(u: Seeded) => u.email.toLowerCase(), (u: Seeded) => u.fullName.toLowerCase()]) {
-    for (const a of all) for (const b of all) {
-      if (Math.sign(cmp(key(a), key(b))) !== Math.sign(cmp(strip(key(a)), strip(key(b))))) throw new Error(`collation-sensitive seed: ${key(a)} / ${key(b)}`);
-    }
-  }
+  t = await startTestServer();
+  ({ admin, twice, all } = await seedDirectory(t));
 });
 afterAll(async () => {
   await t?.close();
 });
 
-function cmp(a: string | number, b: string | number): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function sortKey(u: Seeded, by: SortField): string | number {
-  switch (by) {
-    case "CREATED_AT": return u.createdAt;
-    case "EMAIL": return u.email.toLowerCase();
-    case "FULL_NAME": return u.fullName.toLowerCase();
-    case "LAST_LOGIN_AT": return u.lastLoginAt ?? -Infinity; // never logged in = oldest
-    case "ROLE": return u.role === "USER" ? 0 : 1; // the order `enum Role { USER ADMIN }` declares
-  }
-}
-
-/** The contract of UserFilter, written out in JS. */
-function matches(u: Seeded, f: Filter): boolean {
-  const term = f.query?.trim().toLowerCase() ?? "";
-  const hay = [u.email.toLowerCase(), u.fullName.toLowerCase()];
-  if (term && !hay.some((s) => (term.length >= 3 ? s.includes(term) : s.startsWith(term)))) return false;
-  if (f.role && u.role !== f.role) return false;
-  if (f.isActive !== undefined && u.isActive !== f.isActive) return false;
-  if (f.emailVerified !== undefined && u.emailVerified !== f.emailVerified) return false;
-  if (f.createdAfter && u.createdAt < Date.parse(f.createdAfter)) return false;
-  if (f.createdBefore && u.createdAt >= Date.parse(f.createdBefore)) return false;
-  return f.includeDeleted === true || !u.deleted;
-}
-
-function expectedIds(f: Filter, by: SortField = "CREATED_AT", order: Order = "DESC"): string[] {
-  const dir = order === "ASC" ? 1 : -1;
-  return all
-    .filter((u) => matches(u, f))
-    .sort((a, b) => dir * (cmp(sortKey(a, by), sortKey(b, by)) || cmp(a.id, b.id)))
-    .map((u) => u.id);
-}
-
-const byName = (name: string): Seeded => all.find((u) => u.fullName === name)!;
-const namesOf = (ids: string[]): string[] => ids.map((id) => all.find((u) => u.id === id)!.fullName).sort();
-
-function listUsers(vars: UsersVars, token: string | null = admin.accessToken): Promise<GqlResponse<{ users: UserPageView }>> {
-  return t.gql<{ users: UserPageView }>(USERS, { ...vars }, token === null ? {} : { token });
-}
-
-async function pageOf(vars: UsersVars): Promise<UserPageView> {
-  const res = await listUsers(vars);
-  expect(res.body.errors).toBeUndefined();
-  return res.body.data!.users;
-}
-
-/** Every id the API lists for a filter, in one page of 100. */
-async function idsOf(filter: Filter, sortBy?: SortField, sortOrder?: Order): Promise<string[]> {
-  return (await pageOf({ filter, size: 100, sortBy, sortOrder })).items.map((u) => u.id);
-}
-
-function connection(vars: ConnectionVars, token: string = admin.accessToken): Promise<GqlResponse<{ usersConnection: ConnectionView }>> {
-  return t.gql<{ usersConnection: ConnectionView }>(CONNECTION, { ...vars }, { token });
-}
-
-async function walkConnection(vars: ConnectionVars): Promise<{ ids: string[]; totalCount: number }> {
-  const ids: string[] = [];
-  let after: string | null = null;
-  let totalCount = -1;
-  for (let guard = 0; guard < 100; guard += 1) {
-    const res = await connection({ ...vars, after });
-    expect(res.body.errors).toBeUndefined();
-    const conn = res.body.data!.usersConnection;
-    totalCount = conn.totalCount;
-    ids.push(...conn.edges.map((e) => e.node.id));
-    expect(conn.pageInfo.endCursor).toBe(conn.edges.at(-1)?.cursor ?? null);
-    if (!conn.pageInfo.hasNextPage) return { ids, totalCount };
-    after = conn.pageInfo.endCursor;
-  }
-  throw new Error("usersConnection never reported hasNextPage: false");
-}
+const { listUsers, pageOf, connection, expectedIds, byName, namesOf, idsOf, walkConnection } = directoryCalls(() => ({ t, admin, all }));
 
 describe("admin user queries: access", () => {
   it("refuses an anonymous caller with UNAUTHENTICATED and a USER with FORBIDDEN", async () => {
@@ -224,7 +45,11 @@ describe("users: search", () => {
   const cases: ReadonlyArray<readonly [string, Filter, string[]]> = [
     ["a name fragment, in another case", { query: "LICE" }, ["Alice Walker"]],
     ["a local-part fragment", { query: "lex" }, ["Xavier Quinn"]],
-    ["a domain fragment (deleted users hidden)", { query: " LAKESIDE " }, ["Alice Walker", "Greta Nilsson", "Helga Brandt", "Keiko Tanaka", "Oscar Pena", "Sally Alvarez", "Tomas Novak", "dana scott"]],
+    [
+      "a domain fragment (deleted users hidden)",
+      { query: " LAKESIDE " },
+      ["Alice Walker", "Greta Nilsson", "Helga Brandt", "Keiko Tanaka", "Oscar Pena", "Sally Alvarez", "Tomas Novak", "dana scott"],
+    ],
     ["a fragment of a mixed-case email", { query: "quarry" }, ["Farid Haddad", "Felix Krull", "Ingrid Berg", "Rosa Marquez", "Wendell Pierce", "ZOE Park"]],
     ["2 characters: prefixes only ('al' is not Sally Alvarez)", { query: "al" }, ["Alice Walker", "Xavier Quinn"]],
     ["2 characters in upper case", { query: "AL" }, ["Alice Walker", "Xavier Quinn"]],
@@ -416,7 +241,8 @@ describe("user(id)", () => {
 
 describe("stats of listed users", () => {
   it("resolves loginCount and activeSessions for every user of a page", async () => {
-    const res = await t.gql<{ users: { items: Array<{ id: string; stats: { activeSessions: number; loginCount: number } }> } }>(STATS, {}, { token: admin.accessToken });
+    type StatsItem = { id: string; stats: { activeSessions: number; loginCount: number } };
+    const res = await t.gql<{ users: { items: StatsItem[] } }>(STATS, {}, { token: admin.accessToken });
     expect(res.body.errors).toBeUndefined();
     const stats = new Map(res.body.data!.users.items.map((u) => [u.id, u.stats]));
     expect(stats.get(twice.id)).toEqual({ activeSessions: 2, loginCount: 2 });

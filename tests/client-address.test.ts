@@ -1,7 +1,6 @@
-import { and, desc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditEvents } from "../src/db/schema.js";
 import { parseIpAddress, rateLimitAddress } from "../src/lib/ip.js";
+import { auditRows } from "./support/audit.js";
 import { LOGIN, REGISTER, type AuthTokens } from "./support/flows.js";
 import { STRONG_PASSWORD, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from "./support/server.js";
 
@@ -29,7 +28,11 @@ afterAll(async () => {
 });
 
 const register = (forwarded: string, email = uniqueEmail("addr")) =>
-  t.gql<{ register: { id: string } }>(REGISTER, { input: { email, password: STRONG_PASSWORD, fullName: "Address" } }, { headers: { "x-forwarded-for": forwarded } });
+  t.gql<{ register: { id: string } }>(
+    REGISTER,
+    { input: { email, password: STRONG_PASSWORD, fullName: "Address" } },
+    { headers: { "x-forwarded-for": forwarded } },
+  );
 
 /** Registers from a throwaway address, logs in with `forwarded`; the session's and the audit's address. */
 async function recordedAddress(forwarded: string): Promise<{ session: string | null; audit: string | null }> {
@@ -38,11 +41,7 @@ async function recordedAddress(forwarded: string): Promise<{ session: string | n
   const res = await t.gql<{ login: AuthTokens }>(LOGIN, { input: { email, password: STRONG_PASSWORD } }, { headers: { "x-forwarded-for": forwarded } });
   if (!res.body.data?.login) throw new Error(`login failed: ${JSON.stringify(res.body.errors)}`);
   const list = await t.gql<{ mySessions: Array<{ ip: string | null }> }>(MY_SESSIONS, undefined, { token: res.body.data.login.accessToken });
-  const [audit] = await t.deps.db
-    .select({ ip: auditEvents.ip })
-    .from(auditEvents)
-    .where(and(eq(auditEvents.action, "user.login"), eq(auditEvents.targetId, reg.body.data!.register.id)))
-    .orderBy(desc(auditEvents.at));
+  const audit = (await auditRows(t, { action: "user.login", targetId: reg.body.data!.register.id })).at(-1);
   return { session: list.body.data!.mySessions[0]!.ip, audit: audit?.ip ?? null };
 }
 

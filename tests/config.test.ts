@@ -51,7 +51,18 @@ describe("config", () => {
       TRUST_PROXY: "everyone!",
       NODE_ENV: "staging",
     });
-    for (const name of ["PORT", "DATABASE_URL", "JWT_SECRET", "ACCESS_TOKEN_TTL", "APP_BASE_URL", "CORS_ORIGINS", "RATE_LIMITS", "INTROSPECTION", "TRUST_PROXY", "NODE_ENV"]) {
+    for (const name of [
+      "PORT",
+      "DATABASE_URL",
+      "JWT_SECRET",
+      "ACCESS_TOKEN_TTL",
+      "APP_BASE_URL",
+      "CORS_ORIGINS",
+      "RATE_LIMITS",
+      "INTROSPECTION",
+      "TRUST_PROXY",
+      "NODE_ENV",
+    ]) {
       expect(problems.some((p) => p.startsWith(name)), `${name} in ${problems.join(" | ")}`).toBe(true);
     }
   });

@@ -1,82 +1,33 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { and, eq, sql } from "drizzle-orm";
-import { auditEvents, emailOutbox, emailTokens, users, type EmailTokenKind } from "../src/db/schema.js";
-import type { MailMessage } from "../src/email/transport.js";
-import { expectBadInput, LOGIN, REGISTER, logIn, onlyError, signUp, type TestUser } from "./support/flows.js";
+import { eq, inArray } from "drizzle-orm";
+import { emailOutbox, users } from "../src/db/schema.js";
+import { auditDetails, auditRows } from "./support/audit.js";
+import {
+  BASE,
+  CHANGE_SUBJECT,
+  ME,
+  RESEND,
+  REQUEST_RESET,
+  RESET_SUBJECT,
+  UPDATE_ME,
+  VERIFY_SUBJECT,
+  emailFlowCalls,
+  type UserView,
+} from "./support/email-flows.js";
+import { expectBadInput, REGISTER, logIn, onlyError, signUp, type TestUser } from "./support/flows.js";
 import { createMailbox, type Mailbox } from "./support/mailbox.js";
 import { OTHER_STRONG_PASSWORD, STRONG_PASSWORD, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from "./support/server.js";
-
-const BASE = "http://localhost:3000";
-const VERIFY_SUBJECT = /^Confirm your email for Gatehouse$/;
-const CHANGE_SUBJECT = /^Confirm your new email for Gatehouse$/;
-const RESET_SUBJECT = /^Reset your Gatehouse password$/;
-
-const USER_FIELDS = "id email emailVerified pendingEmail";
-const VERIFY = `mutation ($token: String!) { verifyEmail(token: $token) { ${USER_FIELDS} } }`;
-const RESEND = `mutation { resendVerificationEmail }`;
-const REQUEST_RESET = `mutation ($email: String!) { requestPasswordReset(email: $email) }`;
-const RESET = `mutation ($input: ResetPasswordInput!) { resetPassword(input: $input) }`;
-const UPDATE_ME = `mutation ($input: UpdateMeInput!) { updateMe(input: $input) { ${USER_FIELDS} } }`;
-const ME = `query { me { ${USER_FIELDS} } }`;
-
-interface UserView {
-  id: string;
-  email: string;
-  emailVerified: boolean;
-  pendingEmail: string | null;
-}
 
 const mailbox: Mailbox = createMailbox();
 let t: TestServer;
 beforeAll(async () => {
-  // Rate limits are not what this file is about: many resets come from one client address here.
-  t = await startTestServer({ mailTransport: mailbox, env: { RATE_LIMITS: "off" } });
+  t = await startTestServer({ mailTransport: mailbox });
 });
 afterAll(async () => {
   await t?.close();
 });
 
-const mailTo = (to: string, subject: RegExp): MailMessage[] => mailbox.sent.filter((m) => m.to === to && subject.test(m.subject));
-
-/** The email number `index` (0-based) to `to` matching `subject`, waiting for it to arrive. */
-async function nthMail(to: string, subject: RegExp, index: number): Promise<MailMessage> {
-  const deadline = Date.now() + 5000;
-  while (mailTo(to, subject).length <= index) {
-    if (Date.now() > deadline) throw new Error(`email #${index + 1} to ${to} matching ${subject} never came`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return mailTo(to, subject)[index]!;
-}
-
-const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-const verify = (token: string): Promise<GqlResponse<{ verifyEmail: UserView }>> => t.gql<{ verifyEmail: UserView }>(VERIFY, { token });
-const reset = (token: string, newPassword: string): Promise<GqlResponse<{ resetPassword: boolean }>> =>
-  t.gql<{ resetPassword: boolean }>(RESET, { input: { token, newPassword } });
-
-async function expireTokens(userId: string, kind: EmailTokenKind): Promise<void> {
-  const rows = await t.deps.db
-    .update(emailTokens)
-    .set({ expiresAt: sql`now() - interval '1 minute'` })
-    .where(and(eq(emailTokens.userId, userId), eq(emailTokens.kind, kind)))
-    .returning();
-  expect(rows.length).toBeGreaterThan(0);
-}
-
-async function auditOf(action: string, targetId: string): Promise<Array<Record<string, unknown> | null>> {
-  const rows = await t.deps.db.select().from(auditEvents).where(and(eq(auditEvents.action, action), eq(auditEvents.targetId, targetId)));
-  return rows.map((r) => r.details);
-}
-
-async function loginCode(email: string, password: string): Promise<string | undefined> {
-  const res = await t.gql(LOGIN, { input: { email, password } });
-  return res.body.errors?.[0]?.extensions.code;
-}
-
-async function requestReset(email: string): Promise<void> {
-  const res = await t.gql<{ requestPasswordReset: boolean }>(REQUEST_RESET, { email });
-  expect(res.body).toEqual({ data: { requestPasswordReset: true } });
-}
+const { mailTo, nthMail, verify, reset, expireTokens, loginCode, requestReset } = emailFlowCalls(() => t, mailbox);
 
 describe("email verification", () => {
   it("registration sends a link (text and html) that verifies the address once", async () => {
@@ -127,7 +78,10 @@ describe("email verification", () => {
     expect(again.body).toEqual({ data: { resendVerificationEmail: false } });
     const rowsAfter = await t.deps.db.select().from(emailOutbox).where(eq(emailOutbox.toAddress, user.email));
     expect(rowsAfter).toHaveLength(rowsBefore.length);
-    await pause(200);
+    // One worker sends in queue order: once a reset mail queued after it has come, a third verification
+    // mail would have come too.
+    await requestReset(user.email);
+    await mailbox.waitFor(user.email, RESET_SUBJECT);
     expect(mailTo(user.email, VERIFY_SUBJECT)).toHaveLength(2);
   });
 });
@@ -146,18 +100,18 @@ describe("requestPasswordReset", () => {
     const msg = await mailbox.waitFor(active.email, RESET_SUBJECT);
     expect(msg.text).toContain(`${BASE}/reset-password?token=${encodeURIComponent(mailbox.tokenFrom(msg, "reset-password"))}`);
 
-    // Both were queued before the active one, so they would have been delivered by now.
-    await pause(100);
+    // One worker sends in queue order, and both were asked for before the active one: had either been
+    // queued, it would have come before the mail just received.
     expect(mailbox.sent.filter((m) => m.to === unknown)).toEqual([]);
     expect(mailTo(gone.email, RESET_SUBJECT)).toEqual([]);
     const queued = await t.deps.db.select().from(emailOutbox).where(eq(emailOutbox.template, "reset-password"));
     expect(queued.map((r) => r.toAddress)).not.toContain(unknown);
     expect(queued.map((r) => r.toAddress)).not.toContain(gone.email);
 
-    const requested = await t.deps.db.select().from(auditEvents).where(eq(auditEvents.action, "user.password_reset_requested"));
+    const requested = await auditRows(t, { action: "user.password_reset_requested" });
     const emails = requested.map((r) => r.details?.["email"]);
     expect(emails).toEqual(expect.arrayContaining([unknown, gone.email, active.email]));
-    expect(await auditOf("user.password_reset_requested", gone.id)).toHaveLength(1);
+    expect(await auditDetails(t, { action: "user.password_reset_requested", targetId: gone.id })).toHaveLength(1);
   });
 
   it("refuses a malformed address on field email", async () => {
@@ -186,7 +140,7 @@ describe("resetPassword", () => {
     }
     const notice = await mailbox.waitFor(user.email, /^Your Gatehouse password was changed$/);
     expect(notice.text).not.toContain("token=");
-    expect(await auditOf("user.password_reset", user.id)).toHaveLength(1);
+    expect(await auditDetails(t, { action: "user.password_reset", targetId: user.id })).toHaveLength(1);
 
     expectBadInput(await reset(token, "Another-Unusual-Passphrase-77"), "token");
     expect(await loginCode(user.email, OTHER_STRONG_PASSWORD)).toBeUndefined();
@@ -202,6 +156,8 @@ describe("resetPassword", () => {
     expect(await loginCode(user.email, STRONG_PASSWORD)).toBeUndefined();
   });
 
+  // Means something on PGlite too: the token is read, and the new password hashed, before the transaction
+  // that spends it, so there all five reach that transaction and its conditional UPDATE decides.
   it("lets exactly one of 5 concurrent resets with one token through", async () => {
     const user = await signUp(t);
     const token = await resetToken(user);
@@ -210,7 +166,7 @@ describe("resetPassword", () => {
     const refused = results.filter((r) => r.body.errors !== undefined);
     expect(refused).toHaveLength(4);
     for (const r of refused) expectBadInput(r, "token");
-    expect(await auditOf("user.password_reset", user.id)).toHaveLength(1);
+    expect(await auditDetails(t, { action: "user.password_reset", targetId: user.id })).toHaveLength(1);
   });
 });
 
@@ -233,7 +189,7 @@ describe("email change", () => {
 
     const done = await verify(token);
     expect(done.body.data?.verifyEmail).toEqual({ id: user.id, email: next, emailVerified: true, pendingEmail: null });
-    expect(await auditOf("user.email_changed", user.id)).toEqual([{ before: { email: user.email }, after: { email: next } }]);
+    expect(await auditDetails(t, { action: "user.email_changed", targetId: user.id })).toEqual([{ before: { email: user.email }, after: { email: next } }]);
     expect(await loginCode(next, user.password)).toBeUndefined();
     expect(await loginCode(user.email, user.password)).toBe("UNAUTHENTICATED");
   });
@@ -286,14 +242,23 @@ describe("email change", () => {
 
 describe("outbox", () => {
   it("marks every delivered email SENT, once, and clears its bodies", async () => {
+    // Its own emails, more than two batches' worth, so it needs no other test to have run first.
+    const addresses = Array.from({ length: 11 }, () => uniqueEmail("outbox"));
+    for (const email of addresses) {
+      const reg = await t.gql(REGISTER, { input: { email, password: STRONG_PASSWORD, fullName: "Outbox" } });
+      expect(reg.body.errors).toBeUndefined();
+      await requestReset(email);
+    }
+    const own = () => t.deps.db.select().from(emailOutbox).where(inArray(emailOutbox.toAddress, addresses));
     const deadline = Date.now() + 5000;
-    let rows = await t.deps.db.select().from(emailOutbox);
+    let rows = await own();
     while (rows.some((r) => r.status === "PENDING") && Date.now() < deadline) {
-      await pause(25);
-      rows = await t.deps.db.select().from(emailOutbox);
+      await new Promise((r) => setTimeout(r, 25));
+      rows = await own();
     }
     expect(rows.length).toBeGreaterThan(20);
-    expect(rows.map((r) => r.id).sort()).toEqual(mailbox.sent.map((m) => m.id).sort());
+    const sent = mailbox.sent.filter((m) => addresses.includes(m.to));
+    expect(rows.map((r) => r.id).sort()).toEqual(sent.map((m) => m.id).sort());
     for (const row of rows) {
       expect({ id: row.id, status: row.status, text: row.textBody, html: row.htmlBody }).toEqual({ id: row.id, status: "SENT", text: null, html: null });
     }

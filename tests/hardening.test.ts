@@ -21,7 +21,7 @@ interface RawResponse {
 async function raw(t: TestServer, path: string, init: RequestInit = {}): Promise<RawResponse> {
   const res = await fetch(`${t.url}${path}`, init);
   const text = await res.text();
-  let body: GqlResponse["body"] = {};
+  let body: GqlResponse["body"];
   try {
     body = JSON.parse(text) as GqlResponse["body"];
   } catch {
@@ -96,7 +96,8 @@ describe("operation limits (development)", () => {
     expectRefused(await asUser(ofTypes), "GRAPHQL_VALIDATION_FAILED", /Query depth limit of 12 exceeded/);
 
     const before = await userCount(t);
-    const deepMutation = `mutation { ${registerCall().replace("{ id }", `{ ${"... on User { ".repeat(QUERY_LIMITS.maxDepth)}id${" }".repeat(QUERY_LIMITS.maxDepth)} }`)} }`;
+    const deepSelection = `{ ${"... on User { ".repeat(QUERY_LIMITS.maxDepth)}id${" }".repeat(QUERY_LIMITS.maxDepth)} }`;
+    const deepMutation = `mutation { ${registerCall().replace("{ id }", deepSelection)} }`;
     expectRefused(await t.gql(deepMutation), "GRAPHQL_VALIDATION_FAILED", /Query depth limit of 12 exceeded/);
     expect(await userCount(t)).toBe(before);
   });
@@ -116,7 +117,9 @@ describe("operation limits (development)", () => {
   it("refuses more than maxRootFields root fields, counted through fragments, and runs none of them", async () => {
     const over = QUERY_LIMITS.maxRootFields + 1;
     expectRefused(await asUser(`{ ${times(over, (i) => `r${i}: __typename`)} }`), "GRAPHQL_VALIDATION_FAILED", /^Too many root fields: 11 \(at most 10 per operation\)$/);
-    const viaFragments = `{ ...A ... on Query { ...B } } fragment A on Query { ${times(6, (i) => `a${i}: __typename`)} } fragment B on Query { ${times(5, (i) => `b${i}: __typename`)} }`;
+    const viaFragments =
+      `{ ...A ... on Query { ...B } } fragment A on Query { ${times(6, (i) => `a${i}: __typename`)} } ` +
+      `fragment B on Query { ${times(5, (i) => `b${i}: __typename`)} }`;
     expectRefused(await asUser(viaFragments), "GRAPHQL_VALIDATION_FAILED", /Too many root fields: 11/);
 
     // Eleven distinct mutations, no aliases: only the root-field rule can refuse this one.
@@ -211,7 +214,11 @@ describe("schema privacy and error hygiene (production)", () => {
   });
 
   it("refuses introspection (__schema and __type)", async () => {
-    for (const query of ["{ __schema { types { name } } }", '{ __type(name: "User") { fields { name } } }', "query IntrospectionQuery { __schema { queryType { name } } }"]) {
+    for (const query of [
+      "{ __schema { types { name } } }",
+      '{ __type(name: "User") { fields { name } } }',
+      "query IntrospectionQuery { __schema { queryType { name } } }",
+    ]) {
       expectRefused(await t.gql(query), "GRAPHQL_VALIDATION_FAILED", /introspection is not allowed/);
     }
   });

@@ -1,84 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { and, asc, eq, sql } from "drizzle-orm";
-import type { Hasher } from "../src/deps.js";
-import { auditEvents, sessions, users } from "../src/db/schema.js";
-import { REGISTER, onlyError } from "./support/flows.js";
-import {
-  OTHER_STRONG_PASSWORD,
-  STRONG_PASSWORD,
-  fastHasher,
-  startTestServer,
-  uniqueEmail,
-  type GqlResponse,
-  type TestServer,
-} from "./support/server.js";
+import { eq } from "drizzle-orm";
+import { sessions, users } from "../src/db/schema.js";
+import { auditRows } from "./support/audit.js";
+import { onlyError } from "./support/flows.js";
+import { LOGIN, argon2Params, createCountingHasher, loginCalls } from "./support/login.js";
+import { OTHER_STRONG_PASSWORD, STRONG_PASSWORD, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from "./support/server.js";
 
-const LOGIN = /* GraphQL */ `
-  mutation Login($input: LoginInput!) {
-    login(input: $input) {
-      accessToken refreshToken tokenType expiresIn
-      user { id email fullName role isActive lastLoginAt stats { loginCount failedLoginsSinceLastLogin } }
-    }
-  }
-`;
-
-const ME = /* GraphQL */ `
-  query Me { me { id lastLoginAt stats { loginCount lastLoginAt failedLoginsSinceLastLogin activeSessions } } }
-`;
-
-interface LoginPayload {
-  accessToken: string;
-  refreshToken: string;
-  tokenType: string;
-  expiresIn: number;
-  user: {
-    id: string;
-    email: string;
-    fullName: string;
-    role: string;
-    isActive: boolean;
-    lastLoginAt: string | null;
-    stats: { loginCount: number; failedLoginsSinceLastLogin: number };
-  };
-}
-
-interface MeView {
-  id: string;
-  lastLoginAt: string | null;
-  stats: { loginCount: number; lastLoginAt: string | null; failedLoginsSinceLastLogin: number; activeSessions: number };
-}
-
-interface Account {
-  id: string;
-  email: string;
-  password: string;
-}
-
-/** Every hash the login flow verifies against, in order (the hasher under test is wrapped, not faked). */
-const verified: string[] = [];
-let hashed = 0;
-const inner = fastHasher();
-const countingHasher: Hasher = {
-  hash: async (password) => {
-    hashed += 1;
-    return inner.hash(password);
-  },
-  verify: async (passwordHash, password) => {
-    verified.push(passwordHash);
-    return inner.verify(passwordHash, password);
-  },
-  dummyHash: () => inner.dummyHash(),
-};
-
-/** The hashing work done since the last call. */
-function takeHashingWork(): { verified: string[]; hashed: number } {
-  const work = { verified: verified.splice(0), hashed };
-  hashed = 0;
-  return work;
-}
-
-/** "$argon2id$v=19$m=256,t=1,p=1$salt$hash" -> "argon2id v=19 m=256,t=1,p=1" */
-const argon2Params = (phc: string): string => phc.split("$").slice(1, 4).join(" ");
+const { hasher: countingHasher, takeHashingWork } = createCountingHasher();
 
 let t: TestServer;
 beforeAll(async () => {
@@ -88,30 +16,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** Registers without logging in, so login counters and sessions start at zero. */
-async function registerOnly(): Promise<Account> {
-  const email = uniqueEmail("login");
-  const res = await t.gql<{ register: { id: string } }>(REGISTER, { input: { email, password: STRONG_PASSWORD, fullName: "Login Tester" } });
-  if (!res.body.data?.register) throw new Error(`register failed: ${JSON.stringify(res.body.errors)}`);
-  return { id: res.body.data.register.id, email, password: STRONG_PASSWORD };
-}
-
-const login = (email: string, password: string, headers?: Record<string, string>): Promise<GqlResponse<{ login: LoginPayload }>> =>
-  t.gql<{ login: LoginPayload }>(LOGIN, { input: { email, password } }, headers ? { headers } : {});
-
-async function me(token: string): Promise<MeView> {
-  const res = await t.gql<{ me: MeView }>(ME, undefined, { token });
-  if (!res.body.data?.me) throw new Error(`me failed: ${JSON.stringify(res.body.errors)}`);
-  return res.body.data.me;
-}
-
-async function auditFor(userId: string) {
-  return t.deps.db.select().from(auditEvents).where(eq(auditEvents.targetId, userId)).orderBy(asc(auditEvents.at));
-}
-
-async function sessionCount(userId: string): Promise<number> {
-  return (await t.deps.db.select().from(sessions).where(eq(sessions.userId, userId))).length;
-}
+const { registerOnly, login, me, sessionCount } = loginCalls(() => t);
 
 describe("login: success", () => {
   it("returns a Bearer AuthPayload of 900 s with the user, and the access token authenticates", async () => {
@@ -223,7 +128,7 @@ describe("login: failures", () => {
     const [row] = await t.deps.db.select().from(users).where(eq(users.id, account.id));
     expect(row!.loginCount).toBe(0);
     expect(row!.lastLoginAt).toBeNull();
-    const failed = (await auditFor(account.id)).filter((e) => e.action === "user.login_failed");
+    const failed = (await auditRows(t, { targetId: account.id })).filter((e) => e.action === "user.login_failed");
     expect(failed.map((e) => e.details)).toEqual([{ reason: "deactivated" }]);
   });
 
@@ -236,7 +141,7 @@ describe("login: failures", () => {
     expect(onlyError(deleted).extensions.code).toBe("UNAUTHENTICATED");
     expect(onlyError(deleted).message).toBe(onlyError(unknown).message);
     expect(await sessionCount(account.id)).toBe(0);
-    const failed = (await auditFor(account.id)).filter((e) => e.action === "user.login_failed");
+    const failed = (await auditRows(t, { targetId: account.id })).filter((e) => e.action === "user.login_failed");
     expect(failed.map((e) => e.details)).toEqual([{ email: account.email, reason: "deleted" }]);
   });
 });
@@ -246,7 +151,7 @@ describe("login: audit trail", () => {
     const account = await registerOnly();
     await login(account.email, OTHER_STRONG_PASSWORD);
     const ok = (await login(account.email, account.password)).body.data!.login;
-    const events = await auditFor(account.id);
+    const events = await auditRows(t, { targetId: account.id });
     expect(events.map((e) => e.action)).toEqual(["user.registered", "user.login_failed", "user.login"]);
     expect(events[1]).toMatchObject({ actorId: null, targetId: account.id, ip: "127.0.0.1", details: { reason: "wrong_password" } });
     const [session] = await t.deps.db.select().from(sessions).where(eq(sessions.userId, account.id));
@@ -257,10 +162,7 @@ describe("login: audit trail", () => {
   it("writes user.login_failed with reason unknown_email and no target for an unknown address", async () => {
     const email = uniqueEmail("ghost");
     await login(`  ${email.toUpperCase()} `, STRONG_PASSWORD);
-    const events = await t.deps.db
-      .select()
-      .from(auditEvents)
-      .where(and(eq(auditEvents.action, "user.login_failed"), sql`${auditEvents.details}->>'email' = ${email}`));
+    const events = await auditRows(t, { action: "user.login_failed", email });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ actorId: null, targetId: null, ip: "127.0.0.1", details: { email, reason: "unknown_email" } });
   });

@@ -98,7 +98,8 @@ describe("/metrics in production", () => {
   const scrape = (url: string, authorization?: string) => fetch(`${url}/metrics`, authorization ? { headers: { authorization } } : {});
 
   it("answers 404 on the main listener without the token, and 404 (not 401) for a wrong one", async () => {
-    for (const authorization of [undefined, `Bearer ${METRICS_TOKEN.slice(0, -1)}x`, "Bearer short", `Basic ${METRICS_TOKEN}`, `Bearer ${METRICS_TOKEN} extra`]) {
+    const wrong = [undefined, `Bearer ${METRICS_TOKEN.slice(0, -1)}x`, "Bearer short", `Basic ${METRICS_TOKEN}`, `Bearer ${METRICS_TOKEN} extra`];
+    for (const authorization of wrong) {
       const res = await scrape(withToken.url, authorization);
       expect(res.status, authorization).toBe(404);
       expect(await res.text()).not.toContain("gatehouse_");

@@ -93,7 +93,11 @@ describe("no secret reaches the logs", () => {
     keep("access token (relogin)", relog.accessToken);
     keep("refresh token (relogin)", relog.refreshToken);
     const changed = (
-      await ok<{ changePassword: Tokens }>(CHANGE_PASSWORD, { input: { currentPassword: STRONG_PASSWORD, newPassword: OTHER_STRONG_PASSWORD } }, relog.accessToken)
+      await ok<{ changePassword: Tokens }>(
+        CHANGE_PASSWORD,
+        { input: { currentPassword: STRONG_PASSWORD, newPassword: OTHER_STRONG_PASSWORD } },
+        relog.accessToken,
+      )
     ).changePassword;
     keep("access token (changePassword)", changed.accessToken);
     keep("refresh token (changePassword)", changed.refreshToken);
@@ -107,7 +111,12 @@ describe("no secret reaches the logs", () => {
     keep("refresh token (after reset)", afterReset.refreshToken);
 
     // email change + its confirmation
-    expect((await ok<{ updateMe: { pendingEmail: string } }>(UPDATE_ME, { input: { email: newEmail, currentPassword: THIRD_PASSWORD } }, afterReset.accessToken)).updateMe.pendingEmail).toBe(newEmail);
+    const emailChange = await ok<{ updateMe: { pendingEmail: string } }>(
+      UPDATE_ME,
+      { input: { email: newEmail, currentPassword: THIRD_PASSWORD } },
+      afterReset.accessToken,
+    );
+    expect(emailChange.updateMe.pendingEmail).toBe(newEmail);
     const changeToken = keep("email-change token", mailbox.tokenFrom(await mailbox.waitFor(newEmail, /Confirm your new email/), "verify-email"));
     expect((await ok<{ verifyEmail: { email: string } }>(VERIFY, { token: changeToken })).verifyEmail.email).toBe(newEmail);
 
@@ -129,7 +138,11 @@ describe("no secret reaches the logs", () => {
     await t.deps.db.execute(sql`alter table users add constraint secrets_block check (email not like 'blocked.%')`);
     try {
       const blocked = uniqueEmail("blocked");
-      const refused = await t.gql(REGISTER, { input: { email: blocked, password: THIRD_PASSWORD, fullName: "Blocked" } }, { headers: { "x-request-id": "secrets-broken-2" } });
+      const refused = await t.gql(
+        REGISTER,
+        { input: { email: blocked, password: THIRD_PASSWORD, fullName: "Blocked" } },
+        { headers: { "x-request-id": "secrets-broken-2" } },
+      );
       expect(codeOf(refused)).toBe("INTERNAL_SERVER_ERROR");
     } finally {
       await t.deps.db.execute(sql`alter table users drop constraint secrets_block`);

@@ -90,7 +90,8 @@ describe("outbox delivery through Resend", () => {
     const [row] = await rows();
     // What a process that died right after sending would have done: the provider has it, the row is still PENDING.
     const transport = createResendTransport(t.config.mail);
-    expect(await transport.send({ id: row!.id, to: row!.toAddress, subject: row!.subject, text: row!.textBody!, html: row!.htmlBody! })).toMatchObject({ ok: true });
+    const message = { id: row!.id, to: row!.toAddress, subject: row!.subject, text: row!.textBody!, html: row!.htmlBody! };
+    expect(await transport.send(message)).toMatchObject({ ok: true });
     await t.deps.outbox.runOnce();
     expect(fake.deliveries).toHaveLength(1);
     expect(fake.duplicates).toBe(1);
@@ -259,7 +260,9 @@ describe("outbox bodies at rest", () => {
   });
 
   it("sends a row written before bodies were sealed as it is", async () => {
-    await t.deps.db.insert(emailOutbox).values({ template: "legacy", toAddress: "legacy@example.com", subject: "Old", textBody: "plain", htmlBody: "<p>plain</p>" });
+    await t.deps.db
+      .insert(emailOutbox)
+      .values({ template: "legacy", toAddress: "legacy@example.com", subject: "Old", textBody: "plain", htmlBody: "<p>plain</p>" });
     await t.deps.outbox.runOnce();
     expect(fake.deliveries.map((d) => [d.body.text, d.body.html])).toEqual([["plain", "<p>plain</p>"]]);
   });

@@ -2,6 +2,7 @@ import { randomInt } from "node:crypto";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { checkPasswordPolicy } from "../src/auth/password.js";
+import type * as PasswordModule from "../src/auth/password.js";
 import { estimateStrength } from "../src/auth/password-strength.js";
 import { REGISTER, expectBadInput, signUp } from "./support/flows.js";
 import { OTHER_STRONG_PASSWORD, STRONG_PASSWORD, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from "./support/server.js";
@@ -10,7 +11,7 @@ import { OTHER_STRONG_PASSWORD, STRONG_PASSWORD, startTestServer, uniqueEmail, t
  * password before it. The policy check is wrapped in a spy, to tell whether and while it runs. */
 
 vi.mock("../src/auth/password.js", async (importOriginal) => {
-  const original = await importOriginal<typeof import("../src/auth/password.js")>();
+  const original = await importOriginal<typeof PasswordModule>();
   return { ...original, checkPasswordPolicy: vi.fn(original.checkPasswordPolicy) };
 });
 
@@ -43,7 +44,7 @@ interface DuringCheck {
  * Also the figures for the report: the loop's longest stall (perf_hooks; the server runs in this process).
  */
 async function underHealthChecks<T>(mutation: () => Promise<T>): Promise<{ result: T; during: DuringCheck[]; maxDelayMs: number; healthzMaxMs: number }> {
-  const real = await vi.importActual<typeof import("../src/auth/password.js")>("../src/auth/password.js");
+  const real = await vi.importActual<typeof PasswordModule>("../src/auth/password.js");
   const histogram = monitorEventLoopDelay({ resolution: 5 });
   const latencies: number[] = [];
   let turns = 0;
@@ -113,14 +114,19 @@ describe("changePassword checks the current password first", () => {
     const policy = vi.mocked(checkPasswordPolicy);
     policy.mockClear();
     // A weak new password: answering on newPassword would tell a token thief how the policy judges it.
-    const weak: GqlResponse = await t.gql(CHANGE_PASSWORD, { input: { currentPassword: "not my password", newPassword: "password123" } }, { token: user.accessToken });
+    const weak: GqlResponse = await t.gql(
+      CHANGE_PASSWORD,
+      { input: { currentPassword: "not my password", newPassword: "password123" } },
+      { token: user.accessToken },
+    );
     expectBadInput(weak, "currentPassword");
     const long = await t.gql(CHANGE_PASSWORD, { input: { currentPassword: "not my password", newPassword: randomPassword(128) } }, { token: user.accessToken });
     expectBadInput(long, "currentPassword");
     expect(policy).not.toHaveBeenCalled();
 
     // With the right one, the policy answers as before.
-    expectBadInput(await t.gql(CHANGE_PASSWORD, { input: { currentPassword: user.password, newPassword: "password123" } }, { token: user.accessToken }), "newPassword");
+    const res = await t.gql(CHANGE_PASSWORD, { input: { currentPassword: user.password, newPassword: "password123" } }, { token: user.accessToken });
+    expectBadInput(res, "newPassword");
     expect(policy).toHaveBeenCalledTimes(1);
   });
 });
@@ -128,7 +134,14 @@ describe("changePassword checks the current password first", () => {
 describe("the bounded estimator keeps the policy's answers", () => {
   const context = { email: "someone.else@example.com", fullName: "Ada Lovelace" };
 
-  it.each([STRONG_PASSWORD, OTHER_STRONG_PASSWORD, "Velvet-Compass-Thunder-Orchid-58", "Quixotic-Walrus-Harbour-2047", "Another-Unusual-Passphrase-77", "Vermilion-user.1-Gazebo-Thistle"])(
+  it.each([
+    STRONG_PASSWORD,
+    OTHER_STRONG_PASSWORD,
+    "Velvet-Compass-Thunder-Orchid-58",
+    "Quixotic-Walrus-Harbour-2047",
+    "Another-Unusual-Passphrase-77",
+    "Vermilion-user.1-Gazebo-Thistle",
+  ])(
     "accepts %s",
     async (password) => {
       expect(await checkPasswordPolicy(password, "password", context)).toBeNull();

@@ -1,6 +1,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditEvents, emailOutbox, emailTokens, users } from "../src/db/schema.js";
+import { emailOutbox, emailTokens, users } from "../src/db/schema.js";
+import { auditRows } from "./support/audit.js";
 import { REGISTER, expectBadInput, onlyError, signUp, type TestUser } from "./support/flows.js";
 import { createMailbox, type Mailbox } from "./support/mailbox.js";
 import { STRONG_PASSWORD, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from "./support/server.js";
@@ -36,8 +37,14 @@ async function recorded(user: TestUser, newEmail: string) {
   const [row] = await t.deps.db.select().from(users).where(eq(users.id, user.id));
   const tokens = await t.deps.db.select().from(emailTokens).where(and(eq(emailTokens.userId, user.id), eq(emailTokens.kind, "CHANGE_EMAIL")));
   const outbox = await t.deps.db.select().from(emailOutbox).where(inArray(emailOutbox.toAddress, [newEmail, user.email]));
-  const audits = await t.deps.db.select().from(auditEvents).where(and(eq(auditEvents.targetId, user.id), inArray(auditEvents.action, ["user.email_change_requested", "user.profile_updated"])));
-  return { pendingEmail: row!.pendingEmail, fullName: row!.fullName, tokens: tokens.length, outbox: outbox.filter((m) => m.template !== "verify-email").length, audits: audits.length };
+  const audits = await auditRows(t, { targetId: user.id, action: ["user.email_change_requested", "user.profile_updated"] });
+  return {
+    pendingEmail: row!.pendingEmail,
+    fullName: row!.fullName,
+    tokens: tokens.length,
+    outbox: outbox.filter((m) => m.template !== "verify-email").length,
+    audits: audits.length,
+  };
 }
 
 describe("email change needs the current password", () => {
@@ -95,7 +102,11 @@ describe("email changes: 5 per hour per user (API.md §5)", () => {
     const fields = Array.from({ length: 6 }, (_, i) => `a${i}: updateMe(input: { email: $e${i}, currentPassword: $p }) { pendingEmail }`).join("\n");
     const vars = Array.from({ length: 6 }, (_, i) => `$e${i}: String!`).join(", ");
     const emails = Array.from({ length: 6 }, (_, i) => uniqueEmail(`alias${i}`));
-    const res = await limited.gql(`mutation (${vars}, $p: String) { ${fields} }`, { ...Object.fromEntries(emails.map((e, i) => [`e${i}`, e])), p: user.password }, { token: user.accessToken });
+    const res = await limited.gql(
+      `mutation (${vars}, $p: String) { ${fields} }`,
+      { ...Object.fromEntries(emails.map((e, i) => [`e${i}`, e])), p: user.password },
+      { token: user.accessToken },
+    );
     // Mutation fields run in order; the 6th fails, and with it the (non-null) data.
     expect(onlyError(res)).toMatchObject({ path: ["a5"], extensions: { code: "RATE_LIMITED" } });
     expect((await recorded(user, emails[4]!)).pendingEmail).toBe(emails[4]);
@@ -146,7 +157,12 @@ describe("names and well-formed text", () => {
       [`mutation ($input: ResetPasswordInput!) { resetPassword(input: $input) }`, { input: { token: bad, newPassword: STRONG_PASSWORD } }, "token", undefined],
       [UPDATE_ME, { input: { email: `${bad}@example.com`, currentPassword: user.password } }, "email", user.accessToken],
       [UPDATE_ME, { input: { email: uniqueEmail(), currentPassword: bad } }, "currentPassword", user.accessToken],
-      [`mutation ($input: ChangePasswordInput!) { changePassword(input: $input) { accessToken } }`, { input: { currentPassword: user.password, newPassword: `Lighthouse-${bad}-Marmalade-Quartz` } }, "newPassword", user.accessToken],
+      [
+        `mutation ($input: ChangePasswordInput!) { changePassword(input: $input) { accessToken } }`,
+        { input: { currentPassword: user.password, newPassword: `Lighthouse-${bad}-Marmalade-Quartz` } },
+        "newPassword",
+        user.accessToken,
+      ],
       [`query ($f: AuditFilter) { auditLog(filter: $f) { total } }`, { f: { action: bad } }, "action", admin.accessToken],
     ];
     for (const [query, variables, field, token] of cases) {

@@ -1,130 +1,31 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { checkPasswordPolicy } from "../src/auth/password.js";
-import { auditEvents, sessions, users, type AuditEventRow } from "../src/db/schema.js";
-import { expectUnauthenticated, expectBadInput, LOGIN, REGISTER, logIn, onlyError, signUp, type AuthTokens, type TestUser } from "./support/flows.js";
+import { users } from "../src/db/schema.js";
+import { auditRows } from "./support/audit.js";
+import { expectUnauthenticated, expectBadInput, REGISTER, logIn, onlyError, signUp, type AuthTokens, type TestUser } from "./support/flows.js";
 import {
-  OTHER_STRONG_PASSWORD,
-  STRONG_PASSWORD,
-  startTestServer,
-  uniqueEmail,
-  type GqlResponse,
-  type TestServer,
-} from "./support/server.js";
-
-const ME = /* GraphQL */ `
-  query Me {
-    me {
-      id email fullName role isActive emailVerified pendingEmail createdAt updatedAt lastLoginAt deletedAt
-      stats { loginCount lastLoginAt failedLoginsSinceLastLogin activeSessions passwordChangedAt accountAgeDays }
-    }
-  }
-`;
-
-const UPDATE_ME = /* GraphQL */ `
-  mutation UpdateMe($input: UpdateMeInput!) {
-    updateMe(input: $input) { id fullName role updatedAt }
-  }
-`;
-
-const CHANGE_PASSWORD = /* GraphQL */ `
-  mutation ChangePassword($input: ChangePasswordInput!) {
-    changePassword(input: $input) { accessToken refreshToken tokenType expiresIn user { id email } }
-  }
-`;
-
-const REFRESH = /* GraphQL */ `
-  mutation Refresh($refreshToken: String!) {
-    refreshToken(refreshToken: $refreshToken) { accessToken refreshToken }
-  }
-`;
-
-const DEACTIVATE_ME = /* GraphQL */ `
-  mutation DeactivateMe($confirm: Boolean!) {
-    deactivateMe(confirm: $confirm)
-  }
-`;
-
-interface UserActivityView {
-  loginCount: number;
-  lastLoginAt: string | null;
-  failedLoginsSinceLastLogin: number;
-  activeSessions: number;
-  passwordChangedAt: string | null;
-  accountAgeDays: number;
-}
-
-interface MeView {
-  id: string;
-  email: string;
-  fullName: string;
-  role: "USER" | "ADMIN";
-  isActive: boolean;
-  emailVerified: boolean;
-  pendingEmail: string | null;
-  createdAt: string;
-  updatedAt: string;
-  lastLoginAt: string | null;
-  deletedAt: string | null;
-  stats: UserActivityView;
-}
-
-interface UpdateMeData {
-  updateMe: { id: string; fullName: string; role: "USER" | "ADMIN"; updatedAt: string };
-}
-
-interface ChangePasswordData {
-  changePassword: AuthTokens & { tokenType: string; expiresIn: number; user: { id: string; email: string } };
-}
-
-interface FieldError {
-  field: string;
-  message: string;
-}
-
-const DAY_MS = 24 * 60 * 60 * 1000;
+  CHANGE_PASSWORD,
+  ME,
+  REFRESH,
+  UPDATE_ME,
+  profileCalls,
+  type ChangePasswordData,
+  type FieldError,
+  type MeView,
+  type UpdateMeData,
+} from "./support/profile.js";
+import { OTHER_STRONG_PASSWORD, STRONG_PASSWORD, startTestServer, uniqueEmail, type TestServer } from "./support/server.js";
 
 let t: TestServer;
 beforeAll(async () => {
-  // Rate limits are not what this file is about (changePassword has a small one per user).
-  t = await startTestServer({ env: { RATE_LIMITS: "off" } });
+  t = await startTestServer();
 });
 afterAll(async () => {
   await t?.close();
 });
 
-function me(token: string): Promise<GqlResponse<{ me: MeView }>> {
-  return t.gql<{ me: MeView }>(ME, {}, { token });
-}
-
-async function meOf(token: string): Promise<MeView> {
-  const res = await me(token);
-  expect(res.body.errors).toBeUndefined();
-  return res.body.data!.me;
-}
-
-async function auditRows(userId: string, action: string): Promise<AuditEventRow[]> {
-  return t.deps.db
-    .select()
-    .from(auditEvents)
-    .where(and(eq(auditEvents.targetId, userId), eq(auditEvents.action, action)));
-}
-
-async function tryLogIn(email: string, password: string): Promise<GqlResponse<{ login: AuthTokens }>> {
-  return t.gql<{ login: AuthTokens }>(LOGIN, { input: { email, password } });
-}
-
-async function activeAdminIds(): Promise<string[]> {
-  const rows = await t.deps.db
-    .select({ id: users.id })
-    .from(users)
-    .where(and(eq(users.role, "ADMIN"), eq(users.isActive, true), isNull(users.deletedAt)));
-  return rows.map((r) => r.id).sort();
-}
-
-function deactivateMe(token: string, confirm: boolean): Promise<GqlResponse<{ deactivateMe: boolean }>> {
-  return t.gql<{ deactivateMe: boolean }>(DEACTIVATE_ME, { confirm }, { token });
-}
+const { me, meOf, tryLogIn } = profileCalls(() => t);
 
 describe("me", () => {
   it("returns the caller's account and activity", async () => {
@@ -192,7 +93,7 @@ describe("updateMe", () => {
     expect(row!.fullName).toBe("Ada Lovelace");
     expect((await meOf(u.accessToken)).fullName).toBe("Ada Lovelace");
 
-    const events = await auditRows(u.id, "user.profile_updated");
+    const events = await auditRows(t, { action: "user.profile_updated", targetId: u.id });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
       actorId: u.id,
@@ -249,7 +150,7 @@ describe("updateMe", () => {
     const [row] = await t.deps.db.select().from(users).where(eq(users.id, u.id));
     expect(row!.role).toBe("USER");
     expect(row!.fullName).toBe("Plain User");
-    expect(await auditRows(u.id, "user.profile_updated")).toHaveLength(0);
+    expect(await auditRows(t, { action: "user.profile_updated", targetId: u.id })).toHaveLength(0);
   });
 
   it("answers UNAUTHENTICATED without a token", async () => {
@@ -269,7 +170,7 @@ describe("changePassword", () => {
     // Nothing happened: the session still works and the old password still logs in.
     expect((await meOf(u.accessToken)).id).toBe(u.id);
     expect((await tryLogIn(u.email, STRONG_PASSWORD)).body.errors).toBeUndefined();
-    expect(await auditRows(u.id, "user.password_changed")).toHaveLength(0);
+    expect(await auditRows(t, { action: "user.password_changed", targetId: u.id })).toHaveLength(0);
   });
 
   it("refuses a weak new password with BAD_USER_INPUT on newPassword", async () => {
@@ -353,106 +254,8 @@ describe("changePassword", () => {
     expect(relog.body.errors).toBeUndefined();
     expect((await meOf(relog.body.data!.login.accessToken)).id).toBe(u.id);
 
-    const events = await auditRows(u.id, "user.password_changed");
+    const events = await auditRows(t, { action: "user.password_changed", targetId: u.id });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ actorId: u.id, targetId: u.id, ip: "127.0.0.1", details: { sessionsRevoked: 2 } });
-  });
-});
-
-describe("deactivateMe", () => {
-  it("refuses confirm: false with BAD_USER_INPUT on confirm and leaves the account alone", async () => {
-    const u: TestUser = await signUp(t);
-    const res = await deactivateMe(u.accessToken, false);
-    expectBadInput(res, "confirm");
-    expect((await meOf(u.accessToken)).isActive).toBe(true);
-  });
-
-  it("deactivates the caller: the token is refused, login is refused, and it is audited", async () => {
-    const u: TestUser = await signUp(t);
-    const other: AuthTokens = await logIn(t, u.email, u.password);
-    const third: AuthTokens = await logIn(t, u.email, u.password);
-
-    const res = await deactivateMe(u.accessToken, true);
-    expect(res.body.errors).toBeUndefined();
-    expect(res.body.data).toEqual({ deactivateMe: true });
-
-    expectUnauthenticated(await me(u.accessToken));
-    expectUnauthenticated(await me(other.accessToken));
-    expectUnauthenticated(await t.gql(REFRESH, { refreshToken: other.refreshToken }));
-    expectUnauthenticated(await tryLogIn(u.email, u.password));
-
-    const [row] = await t.deps.db.select().from(users).where(eq(users.id, u.id));
-    expect(row!.isActive).toBe(false);
-    const events = await auditRows(u.id, "user.deactivated");
-    expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ actorId: u.id, targetId: u.id, ip: "127.0.0.1" });
-
-    // Deactivation revokes the sessions, not merely hides them: reactivating the account does not
-    // bring the old tokens back.
-    const userSessions = await t.deps.db.select().from(sessions).where(eq(sessions.userId, u.id));
-    expect(userSessions).toHaveLength(3);
-    expect(userSessions.every((s) => s.revokedAt !== null)).toBe(true);
-    await t.deps.db.update(users).set({ isActive: true }).where(eq(users.id, u.id));
-    expectUnauthenticated(await me(u.accessToken));
-    expectUnauthenticated(await me(third.accessToken));
-    // A refresh token never presented before (presenting a used one fails for another reason).
-    expectUnauthenticated(await t.gql(REFRESH, { refreshToken: third.refreshToken }));
-  });
-
-  it("answers UNAUTHENTICATED without a token", async () => {
-    expectUnauthenticated(await t.gql(DEACTIVATE_ME, { confirm: true }));
-  });
-
-  it("refuses the last active admin with FORBIDDEN and lets an admin go while another remains", async () => {
-    await t.reset();
-    const admin: TestUser = await signUp(t, { role: "ADMIN" });
-    await signUp(t); // a plain user does not count as an admin
-    // Neither do a deactivated admin nor a soft-deleted one.
-    const inactiveAdmin: TestUser = await signUp(t, { role: "ADMIN" });
-    const deletedAdmin: TestUser = await signUp(t, { role: "ADMIN" });
-    await t.deps.db.update(users).set({ isActive: false }).where(eq(users.id, inactiveAdmin.id));
-    await t.deps.db.update(users).set({ deletedAt: sql`now()` }).where(eq(users.id, deletedAdmin.id));
-
-    const refused = await deactivateMe(admin.accessToken, true);
-    expect(onlyError(refused).extensions.code).toBe("FORBIDDEN");
-    expect(refused.body.data ?? null).toBeNull();
-    expect((await meOf(admin.accessToken)).isActive).toBe(true);
-    expect(await activeAdminIds()).toEqual([admin.id]);
-    expect(await auditRows(admin.id, "user.deactivated")).toHaveLength(0);
-
-    const second: TestUser = await signUp(t, { role: "ADMIN" });
-    const ok = await deactivateMe(admin.accessToken, true);
-    expect(ok.body.errors).toBeUndefined();
-    expect(ok.body.data).toEqual({ deactivateMe: true });
-    expect(await activeAdminIds()).toEqual([second.id]);
-
-    // Now `second` is the last one.
-    const refusedAgain = await deactivateMe(second.accessToken, true);
-    expect(onlyError(refusedAgain).extensions.code).toBe("FORBIDDEN");
-    expect(await activeAdminIds()).toEqual([second.id]);
-  });
-
-  it("lets exactly one of two admins deactivating at the same moment through", async () => {
-    // A few rounds: a check-then-act race would not lose every time.
-    for (let round = 0; round < 4; round += 1) {
-      await t.reset();
-      const a: TestUser = await signUp(t, { role: "ADMIN" });
-      const b: TestUser = await signUp(t, { role: "ADMIN" });
-      expect(await activeAdminIds()).toEqual([a.id, b.id].sort());
-
-      const results = await Promise.all([deactivateMe(a.accessToken, true), deactivateMe(b.accessToken, true)]);
-      const ok = results.filter((r) => r.body.data?.deactivateMe === true && !r.body.errors);
-      const forbidden = results.filter((r) => r.body.errors?.length === 1 && r.body.errors[0]!.extensions.code === "FORBIDDEN");
-      expect(ok, `round ${round}: ${JSON.stringify(results.map((r) => r.body))}`).toHaveLength(1);
-      expect(forbidden, `round ${round}`).toHaveLength(1);
-
-      const remaining = await activeAdminIds();
-      expect(remaining).toHaveLength(1);
-      // The one refused is the one still active.
-      const refusedId = results[0] === forbidden[0] ? a.id : b.id;
-      expect(remaining).toEqual([refusedId]);
-      const deactivations = await t.deps.db.select().from(auditEvents).where(eq(auditEvents.action, "user.deactivated"));
-      expect(deactivations).toHaveLength(1);
-    }
   });
 });

@@ -1,133 +1,34 @@
 import { randomBytes } from "node:crypto";
-import { and, eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../src/config.js";
-import { auditEvents, emailOutbox, sessions, users } from "../src/db/schema.js";
+import { sessions, users } from "../src/db/schema.js";
+import { auditCount } from "./support/audit.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
-import { LOGIN, REGISTER, onlyError, type AuthTokens } from "./support/flows.js";
+import { onlyError, type AuthTokens } from "./support/flows.js";
 import {
-  OTHER_STRONG_PASSWORD,
-  STRONG_PASSWORD,
-  startTestServer,
-  uniqueEmail,
-  type GqlOptions,
-  type GqlResponse,
-  type TestServer,
-} from "./support/server.js";
+  CHANGE_PASSWORD,
+  MY_SESSIONS,
+  REFRESH,
+  RESEND,
+  RESET,
+  RESET_X4,
+  THIRD_PASSWORD,
+  configProblems,
+  createAccount,
+  expectRateLimited,
+  freshIp,
+  from,
+  login,
+  outboxCount,
+  outcome,
+  register,
+  signUp,
+  tally,
+} from "./support/rate-limits.js";
+import { OTHER_STRONG_PASSWORD, STRONG_PASSWORD, startTestServer, uniqueEmail, type GqlResponse, type TestServer } from "./support/server.js";
 
 /* API.md §4 rate limits over HTTP. Each test uses client addresses of its own (TRUST_PROXY=true: the
  * right-most X-Forwarded-For entry), so no two tests share a counter. One database; counters per server. */
-
-const RESET = /* GraphQL */ `mutation Reset($email: String!) { requestPasswordReset(email: $email) }`;
-const RESET_X4 = /* GraphQL */ `
-  mutation Reset4($email: String!) {
-    a: requestPasswordReset(email: $email)
-    b: requestPasswordReset(email: $email)
-    c: requestPasswordReset(email: $email)
-    d: requestPasswordReset(email: $email)
-  }
-`;
-const REFRESH = /* GraphQL */ `mutation Refresh($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }`;
-const CHANGE_PASSWORD = /* GraphQL */ `
-  mutation Change($input: ChangePasswordInput!) { changePassword(input: $input) { accessToken refreshToken } }
-`;
-const RESEND = /* GraphQL */ `mutation Resend { resendVerificationEmail }`;
-const MY_SESSIONS = /* GraphQL */ `query Sessions { mySessions { ip current } }`;
-const THIRD_PASSWORD = "Quixotic-Walrus-Harbour-2047";
-
-const BLOCKS = ["203.0.113", "198.51.100", "192.0.2"];
-let addresses = 0;
-/** A client address no other test uses (documentation ranges). */
-function freshIp(): string {
-  const n = addresses++;
-  return `${BLOCKS[Math.floor(n / 254)]!}.${(n % 254) + 1}`;
-}
-
-const from = (ip: string, token?: string): GqlOptions => ({ headers: { "x-forwarded-for": ip }, ...(token ? { token } : {}) });
-
-/** "OK", or the code of the single error. */
-function outcome(res: GqlResponse<unknown>): string {
-  const errors = res.body.errors ?? [];
-  if (errors.length === 0) return res.body.data ? "OK" : "NO_DATA";
-  return errors.length === 1 ? errors[0]!.extensions.code : `ERRORS:${errors.map((e) => e.extensions.code).join(",")}`;
-}
-
-const tally = (outcomes: string[]): Record<string, number> =>
-  outcomes.reduce<Record<string, number>>((counts, o) => ({ ...counts, [o]: (counts[o] ?? 0) + 1 }), {});
-
-/** Asserts the RATE_LIMITED shape of API.md §3 and returns retryAfter. */
-function expectRateLimited(res: GqlResponse<unknown>, limit: number, window: number): number {
-  const error = onlyError(res);
-  expect(error.extensions).toMatchObject({ code: "RATE_LIMITED", limit, window });
-  const retryAfter = error.extensions["retryAfter"] as number;
-  expect(Number.isInteger(retryAfter)).toBe(true);
-  expect(retryAfter).toBeGreaterThanOrEqual(1);
-  expect(retryAfter).toBeLessThanOrEqual(window);
-  const timestamp = error.extensions["timestamp"] as string;
-  expect(new Date(timestamp).toISOString()).toBe(timestamp);
-  return retryAfter;
-}
-
-function register(t: TestServer, ip: string, email: string = uniqueEmail("rl")): Promise<GqlResponse<{ register: { id: string } }>> {
-  return t.gql(REGISTER, { input: { email, password: STRONG_PASSWORD, fullName: "Rate Limit" } }, from(ip));
-}
-
-function login(t: TestServer, ip: string, email: string, password: string): Promise<GqlResponse<{ login: AuthTokens }>> {
-  return t.gql(LOGIN, { input: { email, password } }, from(ip));
-}
-
-type Account = { id: string; email: string };
-
-/** Registers from an address of its own (no login, so no login slot is spent). */
-async function createAccount(t: TestServer): Promise<Account> {
-  const email = uniqueEmail("rl");
-  const res = await register(t, freshIp(), email);
-  if (!res.body.data?.register) throw new Error(`register failed: ${JSON.stringify(res.body.errors)}`);
-  return { id: res.body.data.register.id, email };
-}
-
-async function signUp(t: TestServer): Promise<Account & AuthTokens> {
-  const account = await createAccount(t);
-  const res = await login(t, freshIp(), account.email, STRONG_PASSWORD);
-  if (!res.body.data?.login) throw new Error(`login failed: ${JSON.stringify(res.body.errors)}`);
-  return { ...account, ...res.body.data.login };
-}
-
-async function auditCount(t: TestServer, action: string, targetId: string): Promise<number> {
-  const rows = await t.deps.db
-    .select({ id: auditEvents.id })
-    .from(auditEvents)
-    .where(and(eq(auditEvents.action, action), eq(auditEvents.targetId, targetId)));
-  return rows.length;
-}
-
-/** How many times requestPasswordReset ran for this address (it audits every call, known or not). */
-async function resetRequests(t: TestServer, email: string): Promise<number> {
-  const rows = await t.deps.db
-    .select({ id: auditEvents.id })
-    .from(auditEvents)
-    .where(and(eq(auditEvents.action, "user.password_reset_requested"), sql`${auditEvents.details}->>'email' = ${email}`));
-  return rows.length;
-}
-
-async function outboxCount(t: TestServer, template: string, to: string): Promise<number> {
-  const rows = await t.deps.db
-    .select({ id: emailOutbox.id })
-    .from(emailOutbox)
-    .where(and(eq(emailOutbox.template, template), eq(emailOutbox.toAddress, to)));
-  return rows.length;
-}
-
-/** The problems of the ConfigError that loadConfig throws, or [] when it accepts the environment. */
-function configProblems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-    return [];
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-}
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -175,7 +76,7 @@ describe("default rate limits (TRUST_PROXY=true)", () => {
     const retryAfter = expectRateLimited(refused, 10, 900);
     expect(retryAfter).toBeGreaterThan(900 - 60); // the oldest attempt was seconds ago
     // Not run: 10 failures audited, no session opened.
-    expect(await auditCount(t, "user.login_failed", account.id)).toBe(10);
+    expect(await auditCount(t, { action: "user.login_failed", targetId: account.id })).toBe(10);
     expect(await t.deps.db.select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, account.id))).toHaveLength(0);
     // The key is address + email: the same email elsewhere and another email here still work.
     expect(outcome(await login(t, freshIp(), account.email, STRONG_PASSWORD))).toBe("OK");
@@ -200,7 +101,7 @@ describe("default rate limits (TRUST_PROXY=true)", () => {
     expect(results.slice(0, 3).map((r) => r.body.data?.requestPasswordReset)).toEqual([true, true, true]);
     expectRateLimited(results[3]!, 3, 3600);
     expect(await outboxCount(t, "reset-password", account.email)).toBe(3);
-    expect(await resetRequests(t, account.email)).toBe(3);
+    expect(await auditCount(t, { action: "user.password_reset_requested", email: account.email })).toBe(3);
   });
 
   it("requestPasswordReset: 10 per hour per address, over different emails", async () => {
@@ -210,7 +111,7 @@ describe("default rate limits (TRUST_PROXY=true)", () => {
     expect(codes).toEqual(Array<string>(10).fill("OK"));
     const email = uniqueEmail("nobody");
     expectRateLimited(await t.gql(RESET, { email }, from(ip)), 10, 3600);
-    expect(await resetRequests(t, email)).toBe(0);
+    expect(await auditCount(t, { action: "user.password_reset_requested", email: email })).toBe(0);
     expect(outcome(await t.gql(RESET, { email }, from(freshIp())))).toBe("OK");
   });
 
@@ -231,7 +132,7 @@ describe("default rate limits (TRUST_PROXY=true)", () => {
     expect(res.body.errors?.map((e) => e.path)).toEqual([["d"]]);
     const error = onlyError(res);
     expect(error.extensions).toMatchObject({ code: "RATE_LIMITED", limit: 3, window: 3600 });
-    expect(await resetRequests(t, email)).toBe(3);
+    expect(await auditCount(t, { action: "user.password_reset_requested", email: email })).toBe(3);
     expect(outcome(await t.gql(RESET, { email }, from(freshIp())))).toBe("RATE_LIMITED");
   });
 
@@ -239,7 +140,7 @@ describe("default rate limits (TRUST_PROXY=true)", () => {
     const email = uniqueEmail("race");
     const results = await Promise.all(Array.from({ length: 12 }, () => t.gql(RESET, { email }, from(freshIp()))));
     expect(tally(results.map(outcome))).toEqual({ OK: 3, RATE_LIMITED: 9 });
-    expect(await resetRequests(t, email)).toBe(3);
+    expect(await auditCount(t, { action: "user.password_reset_requested", email: email })).toBe(3);
   });
 
   it("changePassword: 3 per hour per user; the refused 4th changes nothing; other users unaffected", async () => {
@@ -347,14 +248,14 @@ describe("login per account across addresses (RATE_LIMIT_LOGIN_ACCOUNT=5/1h)", (
     expect(results.map(outcome)).toEqual([...Array<string>(5).fill("UNAUTHENTICATED"), "RATE_LIMITED"]);
     expectRateLimited(results[5]!, 5, 3600);
     expect(outcome(await login(t, freshIp(), account.email, STRONG_PASSWORD))).toBe("RATE_LIMITED");
-    expect(await auditCount(t, "user.login_failed", account.id)).toBe(5);
+    expect(await auditCount(t, { action: "user.login_failed", targetId: account.id })).toBe(5);
   });
 
   it("10 parallel wrong passwords from 10 addresses: exactly 5 UNAUTHENTICATED and 5 RATE_LIMITED", async () => {
     const account = await createAccount(t);
     const results = await Promise.all(Array.from({ length: 10 }, () => login(t, freshIp(), account.email, OTHER_STRONG_PASSWORD)));
     expect(tally(results.map(outcome))).toEqual({ UNAUTHENTICATED: 5, RATE_LIMITED: 5 });
-    expect(await auditCount(t, "user.login_failed", account.id)).toBe(5);
+    expect(await auditCount(t, { action: "user.login_failed", targetId: account.id })).toBe(5);
   });
 });
 

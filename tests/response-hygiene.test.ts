@@ -73,7 +73,11 @@ describe("error messages in production carry no suggestion and no debris", () =>
     ["unknown variable type", "mutation ($i: LoginInpt!) { login(input: $i) { accessToken } }", { i: {} }],
     ["unknown fragment type", "{ me { ... on Usr { id } } }"],
     ["misspelt input field in a variable", "mutation ($i: LoginInput!) { login(input: $i) { accessToken } }", { i: { email: "a@example.com", pasword: "b" } }],
-    ["unknown enum value in a variable", 'mutation ($r: Role!) { updateUser(id: "00000000-0000-0000-0000-000000000000", input: { role: $r }) { id } }', { r: "ADMN" }],
+    [
+      "unknown enum value in a variable",
+      'mutation ($r: Role!) { updateUser(id: "00000000-0000-0000-0000-000000000000", input: { role: $r }) { id } }',
+      { r: "ADMN" },
+    ],
   ];
 
   for (const [what, query, variables] of probes) {

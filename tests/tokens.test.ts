@@ -89,7 +89,8 @@ describe("access token shape", () => {
   it("names the user in sub and that user's session in sid, and differs on each login", async () => {
     const bob = await signUp(t);
     const first = decodeJwt(bob.accessToken);
-    const second = decodeJwt((await t.gql<{ login: { accessToken: string } }>(LOGIN, { input: { email: bob.email, password: bob.password } })).body.data!.login.accessToken);
+    const relogin = await t.gql<{ login: { accessToken: string } }>(LOGIN, { input: { email: bob.email, password: bob.password } });
+    const second = decodeJwt(relogin.body.data!.login.accessToken);
     expect(first.sub).toBe(bob.id);
     const [session] = await t.deps.db.select().from(sessions).where(eq(sessions.id, first["sid"] as string));
     expect(session!.userId).toBe(bob.id);

@@ -72,11 +72,15 @@ export async function startFakeResend(): Promise<FakeResend> {
       return;
     }
     if (fake.mode === "down") {
-      res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ statusCode: 503, name: "internal_server_error", message: "down for the test" }));
+      res
+        .writeHead(503, { "content-type": "application/json" })
+        .end(JSON.stringify({ statusCode: 503, name: "internal_server_error", message: "down for the test" }));
       return;
     }
     if (fake.mode === "reject") {
-      res.writeHead(422, { "content-type": "application/json" }).end(JSON.stringify({ statusCode: 422, name: "validation_error", message: "Invalid `to` field" }));
+      res
+        .writeHead(422, { "content-type": "application/json" })
+        .end(JSON.stringify({ statusCode: 422, name: "validation_error", message: "Invalid `to` field" }));
       return;
     }
     const key = (req.headers["idempotency-key"] as string | undefined) ?? null;

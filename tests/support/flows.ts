@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { expect } from "vitest";
 import { users } from "../../src/db/schema.js";
 import { STRONG_PASSWORD, uniqueEmail, type GqlResponse, type TestServer } from "./server.js";
@@ -48,6 +48,15 @@ export async function logIn(t: TestServer, email: string, password: string): Pro
   const res = await t.gql<{ login: AuthTokens }>(LOGIN, { input: { email, password } });
   if (!res.body.data?.login) throw new Error(`login failed: ${JSON.stringify(res.body.errors)}`);
   return res.body.data.login;
+}
+
+/** The ids of the active, not deleted admins, sorted. */
+export async function activeAdminIds(t: TestServer): Promise<string[]> {
+  const rows = await t.deps.db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.role, "ADMIN"), eq(users.isActive, true), isNull(users.deletedAt)));
+  return rows.map((r) => r.id).sort();
 }
 
 /** The single error of a response (fails the test when there is not exactly one). */

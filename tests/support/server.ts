@@ -69,6 +69,7 @@ export function uniqueEmail(prefix = "user"): string {
   return `${prefix}.${process.pid}.${Date.now().toString(36)}.${counter}@example.com`;
 }
 
+/** A Gatehouse on a fresh test database, listening on a free port; rate limits off unless `env` sets RATE_LIMITS: "on". */
 export async function startTestServer(options: StartOptions = {}): Promise<TestServer> {
   const testDb = options.testDb ?? (await createTestDatabase());
   const config = loadConfig({
