@@ -26,7 +26,14 @@ export default defineConfig(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ group: ["**/server/*", "**/graphql/*"], message: "Features do not import server/ or graphql/ (only *.resolver.ts and *.types.ts may use graphql/)." }] },
+        {
+          patterns: [
+            {
+              group: ["**/server/*", "**/graphql/*"],
+              message: "Features do not import server/ or graphql/ (only *.resolver.ts and *.types.ts may use graphql/).",
+            },
+          ],
+        },
       ],
     },
   },

@@ -63,7 +63,17 @@ async function startInstance(size: number, passwordHash: string): Promise<Instan
       ACCESS_TOKEN_TTL: "2h",
       MAIL_TRANSPORT: "log",
       ...Object.fromEntries(
-        ["REGISTER", "LOGIN", "LOGIN_ACCOUNT", "LOGIN_IP", "REQUEST_PASSWORD_RESET", "REQUEST_PASSWORD_RESET_IP", "CHANGE_PASSWORD", "RESEND_VERIFICATION_EMAIL", "REFRESH_TOKEN"].map(
+        [
+          "REGISTER",
+          "LOGIN",
+          "LOGIN_ACCOUNT",
+          "LOGIN_IP",
+          "REQUEST_PASSWORD_RESET",
+          "REQUEST_PASSWORD_RESET_IP",
+          "CHANGE_PASSWORD",
+          "RESEND_VERIFICATION_EMAIL",
+          "REFRESH_TOKEN",
+        ].map(
           (n) => [`RATE_LIMIT_${n}`, huge],
         ),
       ),
@@ -77,7 +87,10 @@ async function startInstance(size: number, passwordHash: string): Promise<Instan
   const t0 = performance.now();
   await seed(sql, size, passwordHash);
   console.log(`seeded ${size.toLocaleString("en")} users in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const { login } = await gql<{ login: { accessToken: string } }>(server, `mutation { login(input: {email: "bench.admin@example.com", password: "${BENCH_PASSWORD}"}) { accessToken } }`);
+  const { login } = await gql<{ login: { accessToken: string } }>(
+    server,
+    `mutation { login(input: {email: "bench.admin@example.com", password: "${BENCH_PASSWORD}"}) { accessToken } }`,
+  );
   return {
     size,
     sql,
@@ -134,7 +147,9 @@ async function main(): Promise<void> {
     if (run("P1")) {
       // me vs __typename on the same server.
       const typename = await withCpuSplit(pid, () => load(gqlUrl(large), { query: "{ __typename }" }, { seconds: LOAD_SECONDS, connections: CONNECTIONS }));
-      const me = await withCpuSplit(pid, () => load(gqlUrl(large), { query: "{ me { id email role } }" }, { token: large.token, seconds: LOAD_SECONDS, connections: CONNECTIONS }));
+      const me = await withCpuSplit(pid, () =>
+        load(gqlUrl(large), { query: "{ me { id email role } }" }, { token: large.token, seconds: LOAD_SECONDS, connections: CONNECTIONS }),
+      );
       record("P1.typename_rps", typename.rps);
       record("P1.me_rps", me.rps);
       recordCpu("P1.info.typename", typename.cpu);
@@ -211,7 +226,9 @@ async function main(): Promise<void> {
     if (run("P4")) {
       // userStats at large vs mid, and its absolute time at large.
       const mid = await instanceOf(SIZES.mid);
-      const STATS = "{ userStats { total active inactive deleted verified unverified byRole { role count } activeLast24h activeLast7d activeLast30d newLast7d newLast30d registrations(days: 30) { date count } } }";
+      const STATS =
+        "{ userStats { total active inactive deleted verified unverified byRole { role count } " +
+        "activeLast24h activeLast7d activeLast30d newLast7d newLast30d registrations(days: 30) { date count } } }";
       const statsMid = record("P4.stats_p50_mid_ms", await median(quick ? 5 : 10, () => gql(mid.server, STATS, undefined, mid.token)), " ms");
       const statsLarge = record("P4.stats_p50_large_ms", await median(quick ? 5 : 10, () => gql(large.server, STATS, undefined, large.token)), " ms");
       const p4 = record("P4.ratio", statsLarge / statsMid);
@@ -221,11 +238,25 @@ async function main(): Promise<void> {
 
     if (run("P5")) {
       // bulkUsers of 1000 ids vs one updateUser (each call changes what it names).
-      const ids = (await large.sql<{ id: string }[]>`select id from users where role = 'USER' and deleted_at is null and email not like 'bench.%' limit 1000`).map((r) => r.id);
+      const ids = (
+        await large.sql<{ id: string }[]>`select id from users where role = 'USER' and deleted_at is null and email not like 'bench.%' limit 1000`
+      ).map((r) => r.id);
       // In turns, so a checkpoint or a noisy moment falls on both measures alike.
       const [single, bulk] = (await interleavedMedians(quick ? 9 : 21, [
-        (i) => gql(large.server, "mutation ($id: ID!, $n: String!) { updateUser(id: $id, input: {fullName: $n}) { id } }", { id: ids[0], n: `Bench ${i}` }, large.token),
-        (i) => gql(large.server, "mutation ($ids: [ID!]!, $op: BulkOperation!) { bulkUsers(input: {userIds: $ids, operation: $op}) { requested } }", { ids, op: i % 2 ? "ACTIVATE" : "DEACTIVATE" }, large.token),
+        (i) =>
+          gql(
+            large.server,
+            "mutation ($id: ID!, $n: String!) { updateUser(id: $id, input: {fullName: $n}) { id } }",
+            { id: ids[0], n: `Bench ${i}` },
+            large.token,
+          ),
+        (i) =>
+          gql(
+            large.server,
+            "mutation ($ids: [ID!]!, $op: BulkOperation!) { bulkUsers(input: {userIds: $ids, operation: $op}) { requested } }",
+            { ids, op: i % 2 ? "ACTIVATE" : "DEACTIVATE" },
+            large.token,
+          ),
       ])) as [number, number];
       record("P5.update_user_p50_ms", single, " ms");
       record("P5.bulk_1000_p50_ms", bulk, " ms");

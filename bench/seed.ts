@@ -3,8 +3,18 @@ import type postgres from "postgres";
 /** A real argon2id hash (production parameters) of BENCH_PASSWORD, for the users the benchmark logs in as. */
 export const BENCH_PASSWORD = "correct horse battery staple";
 
-const FIRST = ["James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Charles", "Karen", "Amara", "Hiro", "Ines", "Jamal", "Farah", "Dmitri", "Grace", "Chen", "Priya", "Lars", "Sofia", "Mateo", "Aisha", "Kenji", "Olga", "Tariq", "Nadia", "Pablo", "Yuki", "Zara"];
-const LAST = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin", "Okafor", "Tanaka", "Rossi", "Novak", "Silva", "Kowalski", "Müller", "Nguyen", "Kim", "Haddad", "Ivanova", "Larsen", "Dubois", "Costa", "Sato", "Cohen", "Fischer", "Moreau", "Yilmaz", "Papadopoulos"];
+const FIRST = [
+  "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth",
+  "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Charles", "Karen",
+  "Amara", "Hiro", "Ines", "Jamal", "Farah", "Dmitri", "Grace", "Chen", "Priya", "Lars", "Sofia", "Mateo",
+  "Aisha", "Kenji", "Olga", "Tariq", "Nadia", "Pablo", "Yuki", "Zara",
+];
+const LAST = [
+  "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
+  "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin",
+  "Okafor", "Tanaka", "Rossi", "Novak", "Silva", "Kowalski", "Müller", "Nguyen", "Kim", "Haddad", "Ivanova",
+  "Larsen", "Dubois", "Costa", "Sato", "Cohen", "Fischer", "Moreau", "Yilmaz", "Papadopoulos",
+];
 const DOMAINS = ["gmail.com", "outlook.com", "yahoo.com", "proton.me", "example.org", "acme.io", "fastmail.com", "icloud.com"];
 
 const sqlArray = (values: string[]) => `array[${values.map((v) => `'${v.replace(/'/g, "''")}'`).join(",")}]`;
