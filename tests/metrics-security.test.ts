@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../src/config.js";
+import { loadConfig } from "../src/config.js";
+import { configProblems } from "./support/config.js";
 import { buildGatehouseSchema } from "../src/graphql/schema.js";
 import { OTHER_LABEL, rootFieldNames } from "../src/graphql/operation-label.js";
 import { startMetricsServer } from "../src/server/metrics-server.js";
@@ -135,20 +136,11 @@ describe("/metrics in production", () => {
   });
 
   it("parses METRICS_* and names the variable in each error", () => {
-    const problems = (env: Record<string, string>) => {
-      try {
-        loadConfig(env);
-        return [];
-      } catch (err) {
-        if (err instanceof ConfigError) return err.problems;
-        throw err;
-      }
-    };
-    expect(problems({ METRICS_PORT: "ninety" }).join()).toMatch(/^METRICS_PORT: /);
-    expect(problems({ METRICS_PORT: "70000" }).join()).toMatch(/^METRICS_PORT: /);
-    expect(problems({ PORT: "4000", METRICS_PORT: "4000" }).join()).toMatch(/^METRICS_PORT must differ from PORT/);
-    expect(problems({ METRICS_TOKEN: "too-short" }).join()).toMatch(/^METRICS_TOKEN: must be at least 32 bytes/);
-    expect(problems({ METRICS_TOKEN: `${METRICS_TOKEN} with spaces` }).join()).toMatch(/^METRICS_TOKEN: /);
+    expect(configProblems({ METRICS_PORT: "ninety" }).join()).toMatch(/^METRICS_PORT: /);
+    expect(configProblems({ METRICS_PORT: "70000" }).join()).toMatch(/^METRICS_PORT: /);
+    expect(configProblems({ PORT: "4000", METRICS_PORT: "4000" }).join()).toMatch(/^METRICS_PORT must differ from PORT/);
+    expect(configProblems({ METRICS_TOKEN: "too-short" }).join()).toMatch(/^METRICS_TOKEN: must be at least 32 bytes/);
+    expect(configProblems({ METRICS_TOKEN: `${METRICS_TOKEN} with spaces` }).join()).toMatch(/^METRICS_TOKEN: /);
     expect(loadConfig({ METRICS_PORT: "9464", METRICS_HOST: "0.0.0.0", METRICS_TOKEN }).metrics).toEqual({
       port: 9464,
       host: "0.0.0.0",

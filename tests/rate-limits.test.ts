@@ -3,6 +3,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sessions, users } from "../src/db/schema.js";
 import { auditCount } from "./support/audit.js";
+import { configProblems } from "./support/config.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { onlyError, type AuthTokens } from "./support/flows.js";
 import {
@@ -13,7 +14,6 @@ import {
   RESET,
   RESET_X4,
   THIRD_PASSWORD,
-  configProblems,
   createAccount,
   expectRateLimited,
   freshIp,

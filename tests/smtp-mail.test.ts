@@ -7,7 +7,8 @@ import type { AddressInfo } from "node:net";
 import { eq } from "drizzle-orm";
 import { SMTPServer, type SMTPServerAuthenticationResponse } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../src/config.js";
+import { loadConfig } from "../src/config.js";
+import { configProblems } from "./support/config.js";
 import { emailOutbox } from "../src/db/schema.js";
 import { createSmtpTransport } from "../src/email/transport.js";
 import { REGISTER } from "./support/flows.js";
@@ -192,15 +193,6 @@ describe("SMTP transport errors", () => {
 
 describe("SMTP configuration", () => {
   const base = { JWT_SECRET: TEST_JWT_SECRET };
-  const problems = (env: Record<string, string>) => {
-    try {
-      loadConfig(env);
-      return [];
-    } catch (err) {
-      if (err instanceof ConfigError) return err.problems;
-      throw err;
-    }
-  };
 
   it("SMTP_URL alone selects smtp; Resend settings or MAIL_TRANSPORT win", () => {
     expect(loadConfig({ ...base, SMTP_URL: "smtp://u:p@mail.example.com:587", EMAIL_FROM: FROM }).mail.transport).toBe("smtp");
@@ -209,8 +201,10 @@ describe("SMTP configuration", () => {
   });
 
   it("MAIL_TRANSPORT=smtp needs SMTP_URL and EMAIL_FROM", () => {
-    expect(problems({ ...base, MAIL_TRANSPORT: "smtp", EMAIL_FROM: FROM })).toEqual(["SMTP_URL and EMAIL_FROM are both required to send email over SMTP"]);
-    expect(problems({ ...base, SMTP_URL: "smtp://u:p@mail.example.com" })).toEqual(["SMTP_URL and EMAIL_FROM are both required to send email over SMTP"]);
+    expect(configProblems({ ...base, MAIL_TRANSPORT: "smtp", EMAIL_FROM: FROM })).toEqual([
+      "SMTP_URL and EMAIL_FROM are both required to send email over SMTP",
+    ]);
+    expect(configProblems({ ...base, SMTP_URL: "smtp://u:p@mail.example.com" })).toEqual(["SMTP_URL and EMAIL_FROM are both required to send email over SMTP"]);
   });
 
   it("production accepts SMTP as its configured transport", () => {
@@ -219,7 +213,7 @@ describe("SMTP configuration", () => {
   });
 
   it("a bad SMTP_URL is named without echoing its password", () => {
-    const found = problems({ ...base, SMTP_URL: "http://u:hunter2-secret@mail.example.com" });
+    const found = configProblems({ ...base, SMTP_URL: "http://u:hunter2-secret@mail.example.com" });
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(/^SMTP_URL: must be a URL starting with smtp:\/\/ or smtps:\/\//);
     expect(found[0]).not.toContain("hunter2");

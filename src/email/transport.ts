@@ -23,6 +23,20 @@ export interface MailTransport {
 
 /** A send that has not answered by then is treated as failed; the idempotency key makes the retry safe. */
 const SEND_TIMEOUT_MS = 30_000;
+const TIMED_OUT = { ok: false, retryable: true, error: `no answer within ${SEND_TIMEOUT_MS} ms` } as const;
+
+/** The send, or "timeout" once SEND_TIMEOUT_MS have passed without an answer (the timer never outlives it). */
+async function withinSendTimeout<T>(send: Promise<T>): Promise<T | "timeout"> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), SEND_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([send, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export function createResendTransport(mail: Config["mail"]): MailTransport {
   if (!mail.resendApiKey || !mail.from) throw new Error("Resend needs RESEND_API_KEY and EMAIL_FROM");
@@ -31,31 +45,22 @@ export function createResendTransport(mail: Config["mail"]): MailTransport {
   return {
     name: "resend",
     async send(message) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), SEND_TIMEOUT_MS);
-      });
-      try {
-        // emails.send never throws: failures come back in `error` (statusCode null: the network).
-        const result = await Promise.race([
-          resend.emails.send(
-            { from, to: message.to, subject: message.subject, text: message.text, html: message.html },
-            { idempotencyKey: message.id },
-          ),
-          timeout,
-        ]);
-        if (result === "timeout") return { ok: false, retryable: true, error: `no answer within ${SEND_TIMEOUT_MS} ms` };
-        if (result.error) {
-          const status = (result.error as { statusCode?: number | null }).statusCode ?? null;
-          // Network errors, rate limits, concurrent use of the idempotency key and server errors pass;
-          // any other 4xx (a refused address, a bad sender) will not get better by retrying.
-          const retryable = status === null || status === 409 || status === 429 || status >= 500;
-          return { ok: false, retryable, error: `resend ${status ?? "network"}: ${result.error.name}: ${result.error.message}`.slice(0, 500) };
-        }
-        return { ok: true, providerId: result.data?.id ?? null };
-      } finally {
-        clearTimeout(timer);
+      // emails.send never throws: failures come back in `error` (statusCode null: the network).
+      const result = await withinSendTimeout(
+        resend.emails.send(
+          { from, to: message.to, subject: message.subject, text: message.text, html: message.html },
+          { idempotencyKey: message.id },
+        ),
+      );
+      if (result === "timeout") return TIMED_OUT;
+      if (result.error) {
+        const status = (result.error as { statusCode?: number | null }).statusCode ?? null;
+        // Network errors, rate limits, concurrent use of the idempotency key and server errors pass;
+        // any other 4xx (a refused address, a bad sender) will not get better by retrying.
+        const retryable = status === null || status === 409 || status === 429 || status >= 500;
+        return { ok: false, retryable, error: `resend ${status ?? "network"}: ${result.error.name}: ${result.error.message}`.slice(0, 500) };
       }
+      return { ok: true, providerId: result.data?.id ?? null };
     },
   };
 }
@@ -105,12 +110,8 @@ export function createSmtpTransport(mail: Config["mail"]): MailTransport {
   return {
     name: "smtp",
     async send(message) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), SEND_TIMEOUT_MS);
-      });
       try {
-        const result = await Promise.race([
+        const result = await withinSendTimeout(
           transporter.sendMail({
             from,
             to: message.to,
@@ -119,14 +120,11 @@ export function createSmtpTransport(mail: Config["mail"]): MailTransport {
             html: message.html,
             messageId: messageIdFor(message.id, from),
           }),
-          timeout,
-        ]);
-        if (result === "timeout") return { ok: false, retryable: true, error: `no answer within ${SEND_TIMEOUT_MS} ms` };
+        );
+        if (result === "timeout") return TIMED_OUT;
         return { ok: true, providerId: result.messageId ?? null };
       } catch (err) {
         return { ok: false, ...classifySmtpError(err) };
-      } finally {
-        clearTimeout(timer);
       }
     },
   };

@@ -1,6 +1,5 @@
 import { and, eq } from "drizzle-orm";
 import { expect } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.js";
 import { emailOutbox } from "../../src/db/schema.js";
 import { LOGIN, REGISTER, onlyError, type AuthTokens } from "./flows.js";
 import { STRONG_PASSWORD, uniqueEmail, type GqlOptions, type GqlResponse, type TestServer } from "./server.js";
@@ -88,15 +87,4 @@ export async function outboxCount(t: TestServer, template: string, to: string): 
     .from(emailOutbox)
     .where(and(eq(emailOutbox.template, template), eq(emailOutbox.toAddress, to)));
   return rows.length;
-}
-
-/** The problems of the ConfigError that loadConfig throws, or [] when it accepts the environment. */
-export function configProblems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-    return [];
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
 }
