@@ -135,10 +135,12 @@ export async function seedDirectory(t: TestServer): Promise<{ admin: TestUser; t
   return { admin, twice, all };
 }
 
+/** -1, 0 or 1, as the database's order of two keys. */
 export function cmp(a: string | number, b: string | number): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** The key a sort field orders by. */
 export function sortKey(u: Seeded, by: SortField): string | number {
   switch (by) {
     case "CREATED_AT": return u.createdAt;

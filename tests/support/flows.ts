@@ -44,6 +44,7 @@ export async function signUp(
   return { id: reg.body.data.register.id, email, password, ...tokens };
 }
 
+/** Logs in through the API; fails the test when login fails. */
 export async function logIn(t: TestServer, email: string, password: string): Promise<AuthTokens> {
   const res = await t.gql<{ login: AuthTokens }>(LOGIN, { input: { email, password } });
   if (!res.body.data?.login) throw new Error(`login failed: ${JSON.stringify(res.body.errors)}`);

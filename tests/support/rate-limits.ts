@@ -31,6 +31,7 @@ export function freshIp(): string {
   return `${BLOCKS[Math.floor(n / 254)]!}.${(n % 254) + 1}`;
 }
 
+/** Request options that come from `ip` (the right-most X-Forwarded-For entry), with a token if given. */
 export const from = (ip: string, token?: string): GqlOptions => ({ headers: { "x-forwarded-for": ip }, ...(token ? { token } : {}) });
 
 /** "OK", or the code of the single error. */
@@ -40,6 +41,7 @@ export function outcome(res: GqlResponse<unknown>): string {
   return errors.length === 1 ? errors[0]!.extensions.code : `ERRORS:${errors.map((e) => e.extensions.code).join(",")}`;
 }
 
+/** How many times each outcome occurs. */
 export const tally = (outcomes: string[]): Record<string, number> =>
   outcomes.reduce<Record<string, number>>((counts, o) => ({ ...counts, [o]: (counts[o] ?? 0) + 1 }), {});
 
@@ -56,10 +58,12 @@ export function expectRateLimited(res: GqlResponse<unknown>, limit: number, wind
   return retryAfter;
 }
 
+/** Registers `email` (a fresh one by default) from `ip`. */
 export function register(t: TestServer, ip: string, email: string = uniqueEmail("rl")): Promise<GqlResponse<{ register: { id: string } }>> {
   return t.gql(REGISTER, { input: { email, password: STRONG_PASSWORD, fullName: "Rate Limit" } }, from(ip));
 }
 
+/** Logs in from `ip`. */
 export function login(t: TestServer, ip: string, email: string, password: string): Promise<GqlResponse<{ login: AuthTokens }>> {
   return t.gql(LOGIN, { input: { email, password } }, from(ip));
 }
@@ -74,6 +78,7 @@ export async function createAccount(t: TestServer): Promise<Account> {
   return { id: res.body.data.register.id, email };
 }
 
+/** Registers and logs in, each from an address of its own. */
 export async function signUp(t: TestServer): Promise<Account & AuthTokens> {
   const account = await createAccount(t);
   const res = await login(t, freshIp(), account.email, STRONG_PASSWORD);
@@ -81,6 +86,7 @@ export async function signUp(t: TestServer): Promise<Account & AuthTokens> {
   return { ...account, ...res.body.data.login };
 }
 
+/** How many emails of `template` to `to` are in the outbox. */
 export async function outboxCount(t: TestServer, template: string, to: string): Promise<number> {
   const rows = await t.deps.db
     .select({ id: emailOutbox.id })
