@@ -11,8 +11,9 @@ export class PasswordResetResolver {
   @RateLimit({ limit: "requestPasswordReset", per: ["email"] }, { limit: "requestPasswordResetIp", per: ["ip"] })
   @Mutation(() => Boolean, {
     description:
-      "Always true, so the answer never tells whether an account exists. Sends a reset link (valid 1 hour, single use) when an active " +
-      "account has this address, and nothing otherwise. RATE_LIMITED over 3 per hour per email or 10 per client address by default.",
+      "True whatever the address, so the answer never tells whether an account exists (only a malformed one is BAD_USER_INPUT). " +
+      "Sends a reset link (valid 1 hour, single use) when an active account has this address, and nothing otherwise. " +
+      "RATE_LIMITED over 3 per hour per email or 10 per client address by default.",
   })
   requestPasswordReset(
     @Arg("email", () => String, { description: "The address of the account whose password was forgotten." }) email: string,

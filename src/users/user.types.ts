@@ -58,7 +58,7 @@ export class User {
   isActive!: boolean;
 
   @Field(() => Boolean, {
-    description: "true once a link sent to `email` was used: the verification link, or a password-reset link.",
+    description: "true once a link sent to `email` was used (verification, email change or password reset), or an admin said so.",
   })
   emailVerified!: boolean;
 
