@@ -49,7 +49,11 @@ export function buildGatehouseSchema(): Promise<GraphQLSchema> {
   })());
 }
 
-/** The SDL committed as schema.graphql, in the order the code declares it. */
+/**
+ * The SDL committed as schema.graphql, in the order the code declares it. The printer indents the blank
+ * line between two paragraphs of a description; those spaces are dropped (the parsed text is the same),
+ * so the file has no trailing whitespace for an editor or `git diff --check` to trip on.
+ */
 export function printGatehouseSchema(schema: GraphQLSchema): string {
-  return `${printSchemaWithDirectives(schema).trim()}\n`;
+  return `${printSchemaWithDirectives(schema).replace(/[ \t]+$/gm, "").trim()}\n`;
 }
