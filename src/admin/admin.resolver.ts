@@ -35,7 +35,7 @@ import { countUsers, listUsers, sliceUsers } from "./users-query.service.js";
 @Resolver()
 export class AdminResolver {
   @Auth("ADMIN")
-  @Query(() => UserPage, { description: "Users by page, with an exact total. size 1..100, page >= 1." })
+  @Query(() => UserPage, { description: "Users by page, with an exact total: for a table with page numbers. size 1..100, page >= 1." })
   async users(@Args(() => UsersArgs) args: UsersArgs, @Ctx() ctx: Context): Promise<UserPage> {
     const page = await listUsers(ctx.deps.db, {
       filter: args.filter,
@@ -48,7 +48,11 @@ export class AdminResolver {
   }
 
   @Auth("ADMIN")
-  @Query(() => UserConnection, { description: "Users as a Relay connection (keyset pagination). first 1..100." })
+  @Query(() => UserConnection, {
+    description:
+      "Users as a Relay connection (keyset pagination): a deep slice costs what the first does. first 1..100; " +
+      "a bad cursor is BAD_USER_INPUT on after.",
+  })
   async usersConnection(@Args(() => UsersConnectionArgs) args: UsersConnectionArgs, @Ctx() ctx: Context): Promise<UserConnection> {
     const slice = await sliceUsers(ctx.deps.db, {
       first: args.first ?? 20,
@@ -62,26 +66,31 @@ export class AdminResolver {
 
   @Auth("ADMIN")
   @Query(() => User, { nullable: true, description: "Any user, deleted ones included; null when there is no such id." })
-  async user(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<User | null> {
+  async user(
+    @Arg("id", () => ID, { description: "The user's UUID (BAD_USER_INPUT when it is not one)." }) id: string,
+    @Ctx() ctx: Context,
+  ): Promise<User | null> {
     const row = await findUserById(ctx.deps.db, parseId(id));
     return row ? toUserView(row) : null;
   }
 
   @Auth("ADMIN")
-  @Query(() => UserStatistics)
+  @Query(() => UserStatistics, { description: "Counts of users by status, role and recent activity, computed when asked." })
   async userStats(@Ctx() ctx: Context): Promise<UserStatistics> {
     return toUserStatisticsView(await userStatistics(ctx.deps.db));
   }
 
   @Auth("ADMIN")
-  @Query(() => AuditEventPage, { description: "Newest first. size 1..100, page >= 1." })
+  @Query(() => AuditEventPage, { description: "The audit trail, newest first, filterable by actor, target, action and time. size 1..100, page >= 1." })
   async auditLog(@Args(() => AuditLogArgs) args: AuditLogArgs, @Ctx() ctx: Context): Promise<AuditEventPage> {
     return toAuditEventPageView(await listAuditEvents(ctx.deps.db, args.filter, args.page ?? 1, args.size ?? 50));
   }
 
   @Auth("ADMIN")
   @Mutation(() => User, {
-    description: "Changes a user. You cannot demote or deactivate yourself, and the last active admin stays one.",
+    description:
+      "Changes a user and returns it; only the fields given change, and the change is audited with before and after. You cannot " +
+      "demote or deactivate yourself, and the last active admin stays one (FORBIDDEN). NOT_FOUND for an unknown id; CONFLICT for a taken email.",
   })
   async updateUser(@Args(() => UpdateUserArgs) args: UpdateUserArgs, @Ctx() ctx: Context): Promise<User> {
     const { user } = await ctx.viewer();
@@ -90,9 +99,14 @@ export class AdminResolver {
 
   @Auth("ADMIN")
   @Mutation(() => BulkUsersResult, {
-    description: "One operation on up to 1000 users in one transaction, with a result per id. Try dryRun: true first.",
+    description:
+      "One operation on up to 1000 users in one transaction, with a result per id. Try dryRun: true first. Your own id anywhere " +
+      "in the list is FORBIDDEN for the whole request; unknown ids land in failed with NOT_FOUND.",
   })
-  async bulkUsers(@Arg("input", () => BulkUsersInput) input: BulkUsersInput, @Ctx() ctx: Context): Promise<BulkUsersResult> {
+  async bulkUsers(
+    @Arg("input", () => BulkUsersInput, { description: "The ids and the operation." }) input: BulkUsersInput,
+    @Ctx() ctx: Context,
+  ): Promise<BulkUsersResult> {
     const { user } = await ctx.viewer();
     return toBulkResultView(await bulkUsers(ctx.deps, user, input, ctx.meta));
   }
@@ -112,7 +126,8 @@ export class UserStatisticsResolver {
   async registrations(
     @Root() _stats: UserStatistics,
     @Ctx() ctx: Context,
-    @Arg("days", () => Int, { nullable: true, defaultValue: 30 }) days: number | null,
+    @Arg("days", () => Int, { nullable: true, defaultValue: 30, description: "How many days, ending today (UTC): 1 to 365 (BAD_USER_INPUT outside)." })
+    days: number | null,
   ): Promise<DailyCount[]> {
     return (await registrationsPerDay(ctx.deps.db, days ?? 30)).map(toDailyCountView);
   }

@@ -11,11 +11,28 @@ export const UserSortField = {
   ROLE: "ROLE",
 } as const;
 export type UserSortField = (typeof UserSortField)[keyof typeof UserSortField];
-registerEnumType(UserSortField, { name: "UserSortField" });
+registerEnumType(UserSortField, {
+  name: "UserSortField",
+  description: "What users and usersConnection sort by. Ties are broken by id, so the order is total and pages never overlap.",
+  valuesConfig: {
+    CREATED_AT: { description: "Registration time." },
+    EMAIL: { description: "Email address, case-insensitively." },
+    FULL_NAME: { description: "Full name, case-insensitively." },
+    LAST_LOGIN_AT: { description: "Last successful login; users who never logged in count as the oldest." },
+    ROLE: { description: "Role, USER before ADMIN in ascending order." },
+  },
+});
 
 export const SortOrder = { ASC: "ASC", DESC: "DESC" } as const;
 export type SortOrder = (typeof SortOrder)[keyof typeof SortOrder];
-registerEnumType(SortOrder, { name: "SortOrder" });
+registerEnumType(SortOrder, {
+  name: "SortOrder",
+  description: "The direction of a sort.",
+  valuesConfig: {
+    ASC: { description: "Ascending: oldest, A to Z, USER first." },
+    DESC: { description: "Descending: newest, Z to A, ADMIN first." },
+  },
+});
 
 export const BulkOperation = {
   ACTIVATE: "ACTIVATE",
@@ -25,9 +42,19 @@ export const BulkOperation = {
   UPDATE_ROLE: "UPDATE_ROLE",
 } as const;
 export type BulkOperation = (typeof BulkOperation)[keyof typeof BulkOperation];
-registerEnumType(BulkOperation, { name: "BulkOperation" });
+registerEnumType(BulkOperation, {
+  name: "BulkOperation",
+  description: "What bulkUsers does to each user. A user it does not apply to lands in failed, with a BulkFailure code.",
+  valuesConfig: {
+    ACTIVATE: { description: "Lets inactive users log in again (ALREADY_ACTIVE otherwise)." },
+    DEACTIVATE: { description: "Deactivates active users and ends their sessions (ALREADY_INACTIVE otherwise)." },
+    DELETE: { description: "Soft-deletes users (sets deletedAt) and ends their sessions; RESTORE undoes it." },
+    RESTORE: { description: "Undoes DELETE (NOT_DELETED for a user that is not deleted)." },
+    UPDATE_ROLE: { description: "Sets BulkUsersInput.role, which it requires (ALREADY_HAS_ROLE for users that have it)." },
+  },
+});
 
-@InputType()
+@InputType({ description: "Which users to list. Every condition given must hold; none given lists every user that is not deleted." })
 export class UserFilter {
   @Field(() => String, {
     nullable: true,
@@ -37,109 +64,114 @@ export class UserFilter {
   })
   query?: string | null;
 
-  @Field(() => Role, { nullable: true })
+  @Field(() => Role, { nullable: true, description: "Only users with this role." })
   role?: Role | null;
 
-  @Field(() => Boolean, { nullable: true })
+  @Field(() => Boolean, { nullable: true, description: "true: only active users; false: only deactivated ones." })
   isActive?: boolean | null;
 
-  @Field(() => Boolean, { nullable: true })
+  @Field(() => Boolean, { nullable: true, description: "true: only verified addresses; false: only unverified ones." })
   emailVerified?: boolean | null;
 
-  @Field(() => GraphQLISODateTime, { nullable: true })
+  @Field(() => GraphQLISODateTime, { nullable: true, description: "Only users registered at or after this instant." })
   createdAfter?: Date | null;
 
-  @Field(() => GraphQLISODateTime, { nullable: true })
+  @Field(() => GraphQLISODateTime, { nullable: true, description: "Only users registered before this instant." })
   createdBefore?: Date | null;
 
-  @Field(() => Boolean, { nullable: true, defaultValue: false, description: "Include soft-deleted users." })
+  @Field(() => Boolean, { nullable: true, defaultValue: false, description: "Include soft-deleted users (hidden by default)." })
   includeDeleted?: boolean | null;
 }
 
-@ObjectType()
+@ObjectType({ description: "One page of users, with the exact number of matches." })
 export class UserPage {
-  @Field(() => [User])
+  @Field(() => [User], { description: "At most `size` users, in the requested order; empty past the last page." })
   items!: User[];
 
-  @Field(() => Int)
+  @Field(() => Int, { description: "Users matching the filter, over all pages." })
   total!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: "This page's number, from 1." })
   page!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: "The page size asked for." })
   size!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: "How many pages of `size` the total fills (0 when nothing matches)." })
   pages!: number;
 }
 
-@ObjectType()
+@ObjectType({ description: "One user of a UserConnection, with its position." })
 export class UserEdge {
   @Field(() => String, { description: "Opaque: pass it as `after` to continue after this user." })
   cursor!: string;
 
-  @Field(() => User)
+  @Field(() => User, { description: "The user at this position in the list." })
   node!: User;
 }
 
-@ObjectType()
+@ObjectType({ description: "Where a UserConnection slice sits in the whole list (Relay)." })
 export class PageInfo {
-  @Field(() => Boolean)
+  @Field(() => Boolean, { description: "true when more users follow the last edge." })
   hasNextPage!: boolean;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "The last edge's cursor, to pass as `after` for the next slice; null when there are no edges." })
   endCursor!: string | null;
 }
 
 @ObjectType({ description: "Relay-style keyset pagination: a deep page costs what the first page costs." })
 export class UserConnection {
-  @Field(() => [UserEdge])
+  @Field(() => [UserEdge], { description: "The users of this slice, in the requested order." })
   edges!: UserEdge[];
 
-  @Field(() => PageInfo)
+  @Field(() => PageInfo, { description: "Whether there is more, and the cursor to continue from." })
   pageInfo!: PageInfo;
 
   /** Counted by the field resolver, only when the client selects totalCount. */
   countTotal!: () => Promise<number>;
 }
 
-@InputType()
+@InputType({ description: "An admin's changes to a user. A field left out or null stays as it is." })
 export class UpdateUserInput {
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "A new display name: 1 to 100 characters." })
   fullName?: string | null;
 
-  @Field(() => String, { nullable: true, description: "Applies at once (no confirmation); must be free." })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "Applies at once (no confirmation) and must be free (CONFLICT otherwise). Unless emailVerified is given too, the new " +
+      "address counts as unverified; links sent before stop working.",
+  })
   email?: string | null;
 
-  @Field(() => Role, { nullable: true })
+  @Field(() => Role, { nullable: true, description: "A new role, effective at the user's next request. Your own admin role is FORBIDDEN to drop." })
   role?: Role | null;
 
-  @Field(() => Boolean, { nullable: true, description: "false ends every session of the user." })
+  @Field(() => Boolean, { nullable: true, description: "false ends every session of the user; deactivating yourself is FORBIDDEN." })
   isActive?: boolean | null;
 
-  @Field(() => Boolean, { nullable: true })
+  @Field(() => Boolean, { nullable: true, description: "Marks the address verified or not, without a link." })
   emailVerified?: boolean | null;
 }
 
-@InputType()
+@InputType({ description: "One operation for many users." })
 export class BulkUsersInput {
   @Field(() => [ID], { description: "1 to 1000 ids; duplicates are folded. Your own id refuses the whole request." })
   userIds!: string[];
 
-  @Field(() => BulkOperation)
+  @Field(() => BulkOperation, { description: "What to do to each user." })
   operation!: BulkOperation;
 
-  @Field(() => Role, { nullable: true, description: "Required by UPDATE_ROLE." })
+  @Field(() => Role, { nullable: true, description: "The role UPDATE_ROLE sets; required by it (BAD_USER_INPUT on role), ignored otherwise." })
   role?: Role | null;
 
   @Field(() => Boolean, { nullable: true, defaultValue: false, description: "Report what would happen; change nothing." })
   dryRun?: boolean | null;
 }
 
-@ObjectType()
+@ObjectType({ description: "A user the operation was not applied to, and why." })
 export class BulkFailure {
-  @Field(() => ID)
+  @Field(() => ID, { description: "The id as requested (lower-cased)." })
   id!: string;
 
   @Field(() => String, {
@@ -147,92 +179,93 @@ export class BulkFailure {
   })
   code!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: "The reason, for a person to read." })
   message!: string;
 }
 
-@ObjectType()
+@ObjectType({ description: "What bulkUsers did (or, for a dry run, would do), id by id: each requested id is in succeeded or in failed." })
 export class BulkUsersResult {
-  @Field(() => BulkOperation)
+  @Field(() => BulkOperation, { description: "The operation that ran." })
   operation!: BulkOperation;
 
   @Field(() => Int, { description: "Distinct ids requested." })
   requested!: number;
 
-  @Field(() => [ID])
+  @Field(() => [ID], { description: "Ids the operation was applied to (or would be, in a dry run)." })
   succeeded!: string[];
 
-  @Field(() => [BulkFailure])
+  @Field(() => [BulkFailure], { description: "Ids it was not applied to, each with a code." })
   failed!: BulkFailure[];
 
-  @Field(() => Boolean)
+  @Field(() => Boolean, { description: "true when nothing was changed: the result only reports what a real run would do." })
   dryRun!: boolean;
 
   @Field(() => ID, { nullable: true, description: "Groups the run's audit events; null for a dry run." })
   bulkId!: string | null;
 }
 
-@ObjectType()
+@ObjectType({ description: "How many users that are not deleted have one role." })
 export class RoleCount {
-  @Field(() => Role)
+  @Field(() => Role, { description: "The role counted." })
   role!: Role;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: "Users with it, active or not." })
   count!: number;
 }
 
-@ObjectType()
+@ObjectType({ description: "Registrations on one UTC day." })
 export class DailyCount {
   @Field(() => String, { description: "YYYY-MM-DD (UTC)" })
   date!: string;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: "Users registered that day who are not deleted." })
   count!: number;
 }
 
 @ObjectType({ description: "Every count but `deleted` is over users that are not deleted." })
 export class UserStatistics {
-  @Field(() => Int) total!: number;
-  @Field(() => Int) active!: number;
-  @Field(() => Int) inactive!: number;
-  @Field(() => Int) deleted!: number;
-  @Field(() => Int) verified!: number;
-  @Field(() => Int) unverified!: number;
-  @Field(() => [RoleCount]) byRole!: RoleCount[];
-  @Field(() => Int, { description: "By last login." }) activeLast24h!: number;
-  @Field(() => Int) activeLast7d!: number;
-  @Field(() => Int) activeLast30d!: number;
-  @Field(() => Int) newLast7d!: number;
-  @Field(() => Int) newLast30d!: number;
+  @Field(() => Int, { description: "Users that are not deleted." }) total!: number;
+  @Field(() => Int, { description: "Of those, the active ones." }) active!: number;
+  @Field(() => Int, { description: "Of those, the deactivated ones." }) inactive!: number;
+  @Field(() => Int, { description: "Soft-deleted users." }) deleted!: number;
+  @Field(() => Int, { description: "Users with a verified address." }) verified!: number;
+  @Field(() => Int, { description: "Users whose address is not verified." }) unverified!: number;
+  @Field(() => [RoleCount], { description: "Users per role: ADMIN, then USER." }) byRole!: RoleCount[];
+  @Field(() => Int, { description: "By last login: users who logged in within the last 24 hours." }) activeLast24h!: number;
+  @Field(() => Int, { description: "Users who logged in within the last 7 days." }) activeLast7d!: number;
+  @Field(() => Int, { description: "Users who logged in within the last 30 days." }) activeLast30d!: number;
+  @Field(() => Int, { description: "Users registered within the last 7 days." }) newLast7d!: number;
+  @Field(() => Int, { description: "Users registered within the last 30 days." }) newLast30d!: number;
 }
 
-@ObjectType()
+@ObjectType({ description: "One security-relevant event or admin change, written in the same transaction as the change." })
 export class AuditEvent {
-  @Field(() => ID) id!: string;
-  @Field(() => GraphQLISODateTime) at!: Date;
-  @Field(() => String, { description: "e.g. user.registered, user.login_failed, admin.user_updated, admin.bulk" }) action!: string;
-  @Field(() => ID, { nullable: true, description: "null for anonymous actions" }) actorId!: string | null;
-  @Field(() => ID, { nullable: true }) targetId!: string | null;
-  @Field(() => String, { nullable: true }) ip!: string | null;
-  @Field(() => GraphQLJSONObject, { nullable: true }) details!: Record<string, unknown> | null;
+  @Field(() => ID, { description: "The event's UUID." }) id!: string;
+  @Field(() => GraphQLISODateTime, { description: "When it happened." }) at!: Date;
+  @Field(() => String, { description: "What happened, e.g. user.registered, user.login_failed, admin.user_updated, admin.bulk" }) action!: string;
+  @Field(() => ID, { nullable: true, description: "Who acted; null for anonymous actions (a failed login, a reset request)." }) actorId!: string | null;
+  @Field(() => ID, { nullable: true, description: "The user acted on; null when there is none (a login to an unknown email)." }) targetId!: string | null;
+  @Field(() => String, { nullable: true, description: "The client address of the request; null when unknown." }) ip!: string | null;
+  @Field(() => GraphQLJSONObject, { nullable: true, description: "Per action, e.g. { before, after } for updates; { bulkId, operation } for bulk." })
+  details!: Record<string, unknown> | null;
 }
 
-@InputType()
+@InputType({ description: "Which audit events to list. Every condition given must hold." })
 export class AuditFilter {
-  @Field(() => ID, { nullable: true }) actorId?: string | null;
-  @Field(() => ID, { nullable: true }) targetId?: string | null;
-  @Field(() => String, { nullable: true }) action?: string | null;
-  @Field(() => GraphQLISODateTime, { nullable: true }) after?: Date | null;
-  @Field(() => GraphQLISODateTime, { nullable: true }) before?: Date | null;
+  @Field(() => ID, { nullable: true, description: "Only events by this user." }) actorId?: string | null;
+  @Field(() => ID, { nullable: true, description: "Only events about this user." }) targetId?: string | null;
+  @Field(() => String, { nullable: true, description: "Only this action, exactly (e.g. user.login_failed); at most 100 characters." }) action?: string | null;
+  @Field(() => GraphQLISODateTime, { nullable: true, description: "Only events at or after this instant." }) after?: Date | null;
+  @Field(() => GraphQLISODateTime, { nullable: true, description: "Only events before this instant." }) before?: Date | null;
 }
 
-@ObjectType()
+@ObjectType({ description: "One page of audit events, newest first, with the exact number of matches." })
 export class AuditEventPage {
-  @Field(() => [AuditEvent]) items!: AuditEvent[];
-  @Field(() => Int) total!: number;
-  @Field(() => Int) page!: number;
-  @Field(() => Int) size!: number;
-  @Field(() => Int) pages!: number;
+  @Field(() => [AuditEvent], { description: "At most `size` events; empty past the last page." }) items!: AuditEvent[];
+  @Field(() => Int, { description: "Events matching the filter, over all pages." }) total!: number;
+  @Field(() => Int, { description: "This page's number, from 1." }) page!: number;
+  @Field(() => Int, { description: "The page size asked for." }) size!: number;
+  @Field(() => Int, { description: "How many pages of `size` the total fills (0 when nothing matches)." }) pages!: number;
 }
 
 /*
@@ -243,57 +276,57 @@ export class AuditEventPage {
 
 @ArgsType()
 export class UsersArgs {
-  @Field(() => UserFilter, { nullable: true })
+  @Field(() => UserFilter, { nullable: true, description: "Which users; none: every user that is not deleted." })
   filter?: UserFilter | null;
 
-  @Field(() => Int, { nullable: true, defaultValue: 1 })
+  @Field(() => Int, { nullable: true, defaultValue: 1, description: "The page to return, from 1 (BAD_USER_INPUT below)." })
   page?: number | null;
 
-  @Field(() => Int, { nullable: true, defaultValue: 20 })
+  @Field(() => Int, { nullable: true, defaultValue: 20, description: "Users per page, 1 to 100 (BAD_USER_INPUT outside)." })
   size?: number | null;
 
-  @Field(() => UserSortField, { nullable: true, defaultValue: "CREATED_AT" })
+  @Field(() => UserSortField, { nullable: true, defaultValue: "CREATED_AT", description: "What to sort by." })
   sortBy?: UserSortField | null;
 
-  @Field(() => SortOrder, { nullable: true, defaultValue: "DESC" })
+  @Field(() => SortOrder, { nullable: true, defaultValue: "DESC", description: "Which way to sort." })
   sortOrder?: SortOrder | null;
 }
 
 @ArgsType()
 export class UsersConnectionArgs {
-  @Field(() => Int, { nullable: true, defaultValue: 20 })
+  @Field(() => Int, { nullable: true, defaultValue: 20, description: "How many users to return, 1 to 100 (BAD_USER_INPUT outside)." })
   first?: number | null;
 
   @Field(() => String, { nullable: true, description: "An endCursor (or edge cursor) from the same filter and sort." })
   after?: string | null;
 
-  @Field(() => UserFilter, { nullable: true })
+  @Field(() => UserFilter, { nullable: true, description: "Which users; none: every user that is not deleted. Keep it the same from slice to slice." })
   filter?: UserFilter | null;
 
-  @Field(() => UserSortField, { nullable: true, defaultValue: "CREATED_AT" })
+  @Field(() => UserSortField, { nullable: true, defaultValue: "CREATED_AT", description: "What to sort by; a cursor works only with the sort it came from." })
   sortBy?: UserSortField | null;
 
-  @Field(() => SortOrder, { nullable: true, defaultValue: "DESC" })
+  @Field(() => SortOrder, { nullable: true, defaultValue: "DESC", description: "Which way to sort; a cursor works only with the order it came from." })
   sortOrder?: SortOrder | null;
 }
 
 @ArgsType()
 export class AuditLogArgs {
-  @Field(() => AuditFilter, { nullable: true })
+  @Field(() => AuditFilter, { nullable: true, description: "Which events; none: all of them." })
   filter?: AuditFilter | null;
 
-  @Field(() => Int, { nullable: true, defaultValue: 1 })
+  @Field(() => Int, { nullable: true, defaultValue: 1, description: "The page to return, from 1 (BAD_USER_INPUT below)." })
   page?: number | null;
 
-  @Field(() => Int, { nullable: true, defaultValue: 50 })
+  @Field(() => Int, { nullable: true, defaultValue: 50, description: "Events per page, 1 to 100 (BAD_USER_INPUT outside)." })
   size?: number | null;
 }
 
 @ArgsType()
 export class UpdateUserArgs {
-  @Field(() => ID)
+  @Field(() => ID, { description: "The user to change; NOT_FOUND when there is none." })
   id!: string;
 
-  @Field(() => UpdateUserInput)
+  @Field(() => UpdateUserInput, { description: "The changes to make." })
   input!: UpdateUserInput;
 }

@@ -15,8 +15,15 @@ import { listLiveSessions, revokeOwnSession } from "./sessions.service.js";
 export class AuthResolver {
   @Public()
   @RateLimit({ limit: "register", per: ["ip"] })
-  @Mutation(() => User, { description: "Creates a USER account. Log in afterwards to get tokens." })
-  async register(@Arg("input", () => RegisterInput) input: RegisterInput, @Ctx() ctx: Context): Promise<User> {
+  @Mutation(() => User, {
+    description:
+      "Creates a USER account and sends a verification link to its address. Log in afterwards to get tokens. " +
+      "BAD_USER_INPUT names each bad field; CONFLICT when the address is taken; RATE_LIMITED over 5 per hour per client address by default.",
+  })
+  async register(
+    @Arg("input", () => RegisterInput, { description: "The new account." }) input: RegisterInput,
+    @Ctx() ctx: Context,
+  ): Promise<User> {
     return toUserView(await register(ctx.deps, input, ctx.meta));
   }
 
@@ -25,35 +32,55 @@ export class AuthResolver {
   // all addresses (distributed guessing) is the service's: it counts only attempts that reach a password
   // check and spares the account's known addresses. No lockout: the windows roll.
   @RateLimit({ limit: "login", per: ["ip", "email"] }, { limit: "loginIp", per: ["ip"] })
-  @Mutation(() => AuthPayload, { description: "Opens a session. Unknown email and wrong password give the same error." })
-  async login(@Arg("input", () => LoginInput) input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
+  @Mutation(() => AuthPayload, {
+    description:
+      "Opens a session and returns its first token pair. An unknown email, a wrong password and a deleted account give the same " +
+      "UNAUTHENTICATED; a deactivated account learns it only with the right password. RATE_LIMITED over 10 per 15 minutes " +
+      "per client address and email by default (and wider limits per address and per account).",
+  })
+  async login(
+    @Arg("input", () => LoginInput, { description: "The account's email and password." }) input: LoginInput,
+    @Ctx() ctx: Context,
+  ): Promise<AuthPayload> {
     return toAuthPayloadView(await login(ctx.deps, input, ctx.meta));
   }
 
   @Public()
   @RateLimit({ limit: "refreshToken", per: ["ip"] })
   @Mutation(() => AuthPayload, {
-    description: "Exchanges a refresh token for a new pair. Each refresh token works once; reusing one revokes its session.",
+    description:
+      "Exchanges a refresh token for a new pair in the same session. Each refresh token works once; reusing one revokes its session. " +
+      "UNAUTHENTICATED for an unknown, used or ended one; RATE_LIMITED over 30 per minute per client address by default.",
   })
-  async refreshToken(@Arg("refreshToken", () => String) refreshToken: string, @Ctx() ctx: Context): Promise<AuthPayload> {
+  async refreshToken(
+    @Arg("refreshToken", () => String, { description: "The latest refresh token of the session." }) refreshToken: string,
+    @Ctx() ctx: Context,
+  ): Promise<AuthPayload> {
     return toAuthPayloadView(await refreshTokens(ctx.deps, refreshToken, ctx.meta));
   }
 
   @Public()
-  @Mutation(() => Boolean, { description: "Ends the session that the refresh token belongs to." })
-  logout(@Arg("refreshToken", () => String) refreshToken: string, @Ctx() ctx: Context): Promise<boolean> {
+  @Mutation(() => Boolean, {
+    description: "Ends the session that the refresh token belongs to and returns true. UNAUTHENTICATED for an unknown or already used token.",
+  })
+  logout(
+    @Arg("refreshToken", () => String, { description: "The latest refresh token of the session to end." }) refreshToken: string,
+    @Ctx() ctx: Context,
+  ): Promise<boolean> {
     return logout(ctx.deps, refreshToken, ctx.meta);
   }
 
   @Auth()
-  @Mutation(() => Boolean, { description: "Ends every session of the caller, this one included." })
+  @Mutation(() => Boolean, {
+    description: "Ends every session of the caller, this one included: every access and refresh token stops working. Always true.",
+  })
   async logoutAll(@Ctx() ctx: Context): Promise<boolean> {
     const { user } = await ctx.viewer();
     return logoutAll(ctx.deps, user.id, ctx.meta);
   }
 
   @Auth()
-  @Query(() => [Session], { description: "The caller's live sessions, most recently used first." })
+  @Query(() => [Session], { description: "The caller's live sessions (neither revoked nor expired), most recently used first." })
   async mySessions(@Ctx() ctx: Context): Promise<Session[]> {
     const viewer = await ctx.viewer();
     const rows = await listLiveSessions(ctx.deps.db, viewer.user.id);
@@ -61,8 +88,12 @@ export class AuthResolver {
   }
 
   @Auth()
-  @Mutation(() => Boolean, { description: "Revokes one of the caller's own sessions (NOT_FOUND for anyone else's)." })
-  async revokeSession(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<boolean> {
+  @Mutation(() => Boolean, {
+    description:
+      "Revokes one of the caller's own sessions (this one too, if asked) and returns true, also when it had ended already. " +
+      "NOT_FOUND for anyone else's.",
+  })
+  async revokeSession(@Arg("id", () => ID, { description: "A Session.id from mySessions." }) id: string, @Ctx() ctx: Context): Promise<boolean> {
     const sessionId = parseId(id);
     const { user } = await ctx.viewer();
     if (!(await revokeOwnSession(ctx.deps, user.id, sessionId, ctx.meta))) throw notFound("No such session");

@@ -10,16 +10,24 @@ import { resendVerificationEmail, verifyEmail } from "./email.service.js";
 export class EmailResolver {
   @Public()
   @Mutation(() => User, {
-    description: "Spends a token from a verification or email-change link: marks the address verified, or swaps in the pending address.",
+    description:
+      "Spends a token from a verification or email-change link (valid 24 hours, single use): marks the address verified, or swaps " +
+      "in the pending address. Returns the account. BAD_USER_INPUT on token for an unknown, expired, used or superseded link; " +
+      "CONFLICT when another account took the pending address meanwhile.",
   })
-  async verifyEmail(@Arg("token", () => String) token: string, @Ctx() ctx: Context): Promise<User> {
+  async verifyEmail(
+    @Arg("token", () => String, { description: "The token parameter of the link's URL." }) token: string,
+    @Ctx() ctx: Context,
+  ): Promise<User> {
     return toUserView(await verifyEmail(ctx.deps, token, ctx.meta));
   }
 
   @Auth()
   @RateLimit({ limit: "resendVerificationEmail", per: ["user"] })
   @Mutation(() => Boolean, {
-    description: "Sends a new verification link to the caller's address (older links stop working). false when it is already verified.",
+    description:
+      "Sends a new verification link to the caller's address (older links stop working) and returns true; false, sending nothing, " +
+      "when the address is already verified. RATE_LIMITED over 3 per hour per user by default.",
   })
   async resendVerificationEmail(@Ctx() ctx: Context): Promise<boolean> {
     const { user } = await ctx.viewer();

@@ -2,6 +2,7 @@ import { MapperKind, getDirective, mapSchema } from "@graphql-tools/utils";
 import {
   DirectiveLocation,
   GraphQLDirective,
+  GraphQLObjectType,
   defaultFieldResolver,
   type GraphQLEnumType,
   type GraphQLFieldConfig,
@@ -31,7 +32,13 @@ export function accessDirectives(role: GraphQLEnumType): GraphQLDirective[] {
       name: "auth",
       description: "Only an authenticated caller with at least this role may use the field.",
       locations: [DirectiveLocation.FIELD_DEFINITION],
-      args: { requires: { type: role, defaultValue: "USER" } },
+      args: {
+        requires: {
+          type: role,
+          defaultValue: "USER",
+          description: "The least role the caller needs: USER admits every authenticated user, ADMIN only admins.",
+        },
+      },
     }),
     new GraphQLDirective({
       name: "public",
@@ -50,6 +57,45 @@ export function accessRuleOf(schema: GraphQLSchema, field: GraphQLFieldConfig<un
   if (isPublic) return { kind: "public" };
   if (auth) return { kind: "auth", requires: (auth["requires"] as Role | undefined) ?? "USER" };
   return { kind: "none" };
+}
+
+/**
+ * The sentence that ends a root field's description, made from the rule applyAccessRules enforces, so
+ * what Sandbox and generated clients say about access can never disagree with what the server does.
+ */
+export function accessSentence(rule: AccessRule): string {
+  switch (rule.kind) {
+    case "public":
+      return "Access: any caller, with or without a token.";
+    case "auth":
+      return rule.requires === "ADMIN"
+        ? "Access: admins only (UNAUTHENTICATED without a valid access token, FORBIDDEN for a USER)."
+        : "Access: an authenticated user (UNAUTHENTICATED without a valid access token).";
+    case "none":
+      return "Access: nobody. This field has no access rule, so every call is FORBIDDEN.";
+  }
+}
+
+const ROOT_DESCRIPTIONS: Record<string, string> = {
+  Query: "What a caller can read. Each field's description ends with who may call it.",
+  Mutation: "What a caller can change. Each field's description ends with who may call it.",
+  Subscription: "What a caller can follow. Each field's description ends with who may call it.",
+};
+
+/**
+ * Appends each root field's access sentence to its description, as a paragraph of its own, and
+ * describes the root types themselves (type-graphql has no decorator for them).
+ */
+export function describeAccess(schema: GraphQLSchema): GraphQLSchema {
+  return mapSchema(schema, {
+    [MapperKind.ROOT_OBJECT]: (type) =>
+      type.description ? type : new GraphQLObjectType({ ...type.toConfig(), description: ROOT_DESCRIPTIONS[type.name] ?? null }),
+    [MapperKind.ROOT_FIELD]: (field) => {
+      const sentence = accessSentence(accessRuleOf(schema, field));
+      const own = field.description?.trim();
+      return { ...field, description: own ? `${own}\n\n${sentence}` : sentence };
+    },
+  });
 }
 
 /** Wraps every Query / Mutation / Subscription resolver with its rule. */

@@ -9,7 +9,7 @@ import { EmailResolver } from "../email/email.resolver.js";
 import { PasswordResetResolver } from "../auth/password-reset.resolver.js";
 import { MeResolver } from "../me/me.resolver.js";
 import { UserActivityResolver, UserResolver } from "../users/user.resolver.js";
-import { accessDirectives, applyAccessRules } from "./access.js";
+import { accessDirectives, applyAccessRules, describeAccess } from "./access.js";
 
 /*
  * Which resolvers make the schema. The order of root fields in schema.graphql is NOT this list's: it is
@@ -33,7 +33,8 @@ let built: Promise<GraphQLSchema> | undefined;
 
 /**
  * The executable schema: type-graphql's, plus the @auth/@public directive definitions (whose `requires`
- * argument uses the schema's own Role enum) and the access layer around every root field.
+ * argument uses the schema's own Role enum), each root field's description ending with who may call it
+ * (describeAccess), and the access layer around every root field.
  */
 export function buildGatehouseSchema(): Promise<GraphQLSchema> {
   return (built ??= (async () => {
@@ -44,11 +45,15 @@ export function buildGatehouseSchema(): Promise<GraphQLSchema> {
       ...base.toConfig(),
       directives: [...base.getDirectives(), ...accessDirectives(role)],
     });
-    return applyAccessRules(withDirectives);
+    return applyAccessRules(describeAccess(withDirectives));
   })());
 }
 
-/** The SDL committed as schema.graphql, in the order the code declares it. */
+/**
+ * The SDL committed as schema.graphql, in the order the code declares it. The printer indents the blank
+ * line between two paragraphs of a description; those spaces are dropped (the parsed text is the same),
+ * so the file has no trailing whitespace for an editor or `git diff --check` to trip on.
+ */
 export function printGatehouseSchema(schema: GraphQLSchema): string {
-  return `${printSchemaWithDirectives(schema).trim()}\n`;
+  return `${printSchemaWithDirectives(schema).replace(/[ \t]+$/gm, "").trim()}\n`;
 }

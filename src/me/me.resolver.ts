@@ -12,14 +12,21 @@ import { changePassword, deactivateMe, updateMe } from "./me.service.js";
 @Resolver()
 export class MeResolver {
   @Auth()
-  @Query(() => User, { description: "The caller's own account." })
+  @Query(() => User, { description: "The caller's own account, read fresh on each request." })
   async me(@Ctx() ctx: Context): Promise<User> {
     return toUserView((await ctx.viewer()).user);
   }
 
   @Auth()
-  @Mutation(() => User, { description: "Changes the caller's profile. Fields left out or null stay as they are." })
-  async updateMe(@Arg("input", () => UpdateMeInput) input: UpdateMeInput, @Ctx() ctx: Context): Promise<User> {
+  @Mutation(() => User, {
+    description:
+      "Changes the caller's profile and returns it. Fields left out or null stay as they are. A new email needs currentPassword " +
+      "and only becomes pendingEmail (CONFLICT when another account has it; RATE_LIMITED over 5 such requests per hour by default).",
+  })
+  async updateMe(
+    @Arg("input", () => UpdateMeInput, { description: "The changes to make." }) input: UpdateMeInput,
+    @Ctx() ctx: Context,
+  ): Promise<User> {
     const { user } = await ctx.viewer();
     return toUserView(await updateMe(ctx.deps, user, input, ctx.meta));
   }
@@ -27,18 +34,29 @@ export class MeResolver {
   @Auth()
   @RateLimit({ limit: "changePassword", per: ["user"] })
   @Mutation(() => AuthPayload, {
-    description: "Checks the current password, sets the new one, revokes every session and returns a fresh pair.",
+    description:
+      "Checks the current password, sets the new one, revokes every session (this one included) and returns a fresh pair in a new " +
+      "session. Also cancels a pending email change and unused reset links, and mails a notice. RATE_LIMITED over 3 per hour per user by default.",
   })
-  async changePassword(@Arg("input", () => ChangePasswordInput) input: ChangePasswordInput, @Ctx() ctx: Context): Promise<AuthPayload> {
+  async changePassword(
+    @Arg("input", () => ChangePasswordInput, { description: "The current and the new password." }) input: ChangePasswordInput,
+    @Ctx() ctx: Context,
+  ): Promise<AuthPayload> {
     const { user } = await ctx.viewer();
     return toAuthPayloadView(await changePassword(ctx.deps, user, input, ctx.meta));
   }
 
   @Auth()
   @Mutation(() => Boolean, {
-    description: "Deactivates the caller's account and ends its sessions. confirm must be true. The last active admin is refused.",
+    description:
+      "Deactivates the caller's account, ends its sessions and returns true; only an admin can activate it again. " +
+      "The last active admin is refused with FORBIDDEN.",
   })
-  async deactivateMe(@Arg("confirm", () => Boolean) confirm: boolean, @Ctx() ctx: Context): Promise<boolean> {
+  async deactivateMe(
+    @Arg("confirm", () => Boolean, { description: "Must be true (false is BAD_USER_INPUT on confirm): a guard against a stray call." })
+    confirm: boolean,
+    @Ctx() ctx: Context,
+  ): Promise<boolean> {
     const { user } = await ctx.viewer();
     return deactivateMe(ctx.deps, user, confirm, ctx.meta);
   }

@@ -1,8 +1,8 @@
 import { Field, InputType } from "type-graphql";
 
-@InputType()
+@InputType({ description: "Changes to the caller's own profile. A field left out or null stays as it is." })
 export class UpdateMeInput {
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "A new display name: 1 to 100 characters, applied at once." })
   fullName?: string | null;
 
   @Field(() => String, {
@@ -22,11 +22,13 @@ export class UpdateMeInput {
   currentPassword?: string | null;
 }
 
-@InputType()
+@InputType({ description: "The password now and the one to set." })
 export class ChangePasswordInput {
-  @Field(() => String)
+  @Field(() => String, { description: "The caller's current password; a wrong one is BAD_USER_INPUT on currentPassword." })
   currentPassword!: string;
 
-  @Field(() => String)
+  @Field(() => String, {
+    description: "8 to 128 characters, not the current one; weak, common or email-derived passwords are refused (BAD_USER_INPUT on newPassword).",
+  })
   newPassword!: string;
 }

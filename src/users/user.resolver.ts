@@ -6,7 +6,7 @@ type ActivityRoot = User["activity"] & { userId: string };
 
 @Resolver(() => User)
 export class UserResolver {
-  @FieldResolver(() => UserActivity)
+  @FieldResolver(() => UserActivity, { description: "Login and session activity of this account." })
   stats(@Root() user: User): ActivityRoot {
     return { ...user.activity, userId: user.id };
   }

@@ -4,18 +4,27 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** The password now and the one to set. */
 export type ChangePasswordInput = {
+  /** The caller's current password; a wrong one is BAD_USER_INPUT on currentPassword. */
   currentPassword: string;
+  /** 8 to 128 characters, not the current one; weak, common or email-derived passwords are refused (BAD_USER_INPUT on newPassword). */
   newPassword: string;
 };
 
+/** Credentials for login. */
 export type LoginInput = {
+  /** The account's address, in any letter case. */
   email: string;
+  /** The account's password (over 1024 characters is BAD_USER_INPUT). */
   password: string;
 };
 
+/** A new account. Every bad field is reported at once, in BAD_USER_INPUT's extensions.fields. */
 export type RegisterInput = {
+  /** The address to log in with; trimmed and lower-cased. CONFLICT when an account already has it. A verification link is sent there. */
   email: string;
+  /** The display name: 1 to 100 characters, without control, bidi or invisible characters. */
   fullName: string;
   /** 8 to 128 characters; weak, common or email-derived passwords are refused. */
   password: string;
@@ -23,7 +32,9 @@ export type RegisterInput = {
 
 /** What a user may do: ADMIN adds the admin operations. */
 export type Role =
+  /** Everything USER may, plus the fields whose description says "Access: admins only". */
   | 'ADMIN'
+  /** A regular account: its own profile, password, sessions and email. What register creates. */
   | 'USER';
 
 export type RegisterMutationVariables = Exact<{
