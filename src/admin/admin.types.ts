@@ -74,36 +74,6 @@ export class UserPage {
   pages!: number;
 }
 
-@ObjectType()
-export class UserEdge {
-  @Field(() => String, { description: "Opaque: pass it as `after` to continue after this user." })
-  cursor!: string;
-
-  @Field(() => User)
-  node!: User;
-}
-
-@ObjectType()
-export class PageInfo {
-  @Field(() => Boolean)
-  hasNextPage!: boolean;
-
-  @Field(() => String, { nullable: true })
-  endCursor!: string | null;
-}
-
-@ObjectType({ description: "Relay-style keyset pagination: a deep page costs what the first page costs." })
-export class UserConnection {
-  @Field(() => [UserEdge])
-  edges!: UserEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-
-  /** Counted by the field resolver, only when the client selects totalCount. */
-  countTotal!: () => Promise<number>;
-}
-
 @InputType()
 export class UpdateUserInput {
   @Field(() => String, { nullable: true })
@@ -251,24 +221,6 @@ export class UsersArgs {
 
   @Field(() => Int, { nullable: true, defaultValue: 20 })
   size?: number | null;
-
-  @Field(() => UserSortField, { nullable: true, defaultValue: "CREATED_AT" })
-  sortBy?: UserSortField | null;
-
-  @Field(() => SortOrder, { nullable: true, defaultValue: "DESC" })
-  sortOrder?: SortOrder | null;
-}
-
-@ArgsType()
-export class UsersConnectionArgs {
-  @Field(() => Int, { nullable: true, defaultValue: 20 })
-  first?: number | null;
-
-  @Field(() => String, { nullable: true, description: "An endCursor (or edge cursor) from the same filter and sort." })
-  after?: string | null;
-
-  @Field(() => UserFilter, { nullable: true })
-  filter?: UserFilter | null;
 
   @Field(() => UserSortField, { nullable: true, defaultValue: "CREATED_AT" })
   sortBy?: UserSortField | null;
