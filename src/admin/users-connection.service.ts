@@ -29,21 +29,37 @@ export function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify([c.sortBy, c.sortOrder, c.key, c.id])).toString("base64url");
 }
 
-const invalidCursor = (field: CursorArg) =>
-  badInput([{ field, message: "Invalid cursor: use an endCursor, startCursor or edge cursor from the same sort" }]);
-
-function decodeCursor(raw: string, field: CursorArg, sortBy: UserSortField, sortOrder: SortOrder): Cursor {
+/** The cursor's position, or null when it is not a cursor of this sort. */
+function decodeCursor(raw: string, sortBy: UserSortField, sortOrder: SortOrder): Cursor | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(raw, "base64url").toString("utf8"));
   } catch {
-    throw invalidCursor(field);
+    return null;
   }
   const ok = z.tuple([z.literal(sortBy), z.literal(sortOrder), z.string().max(500), z.uuid()]).safeParse(parsed);
-  if (!ok.success) throw invalidCursor(field);
+  if (!ok.success) return null;
   const [, , key, id] = ok.data;
-  if (sortBy === "ROLE" && key !== "USER" && key !== "ADMIN") throw invalidCursor(field);
+  if (sortBy === "ROLE" && key !== "USER" && key !== "ADMIN") return null;
   return { sortBy, sortOrder, key, id };
+}
+
+/** `after` and `before` decoded (null when absent); BAD_USER_INPUT naming each one that is not a cursor of this sort. */
+function decodeCursors(args: ConnectionArgs): [Cursor | null, Cursor | null] {
+  const bad: CursorArg[] = [];
+  const decode = (field: CursorArg): Cursor | null => {
+    const raw = args[field];
+    if (!raw) return null;
+    const cursor = decodeCursor(raw, args.sortBy, args.sortOrder);
+    if (!cursor) bad.push(field);
+    return cursor;
+  };
+  const cursors: [Cursor | null, Cursor | null] = [decode("after"), decode("before")];
+  if (bad.length > 0) {
+    const message = "Invalid cursor: use an endCursor, startCursor or edge cursor from the same sortBy and sortOrder";
+    throw badInput(bad.map((field) => ({ field, message })));
+  }
+  return cursors;
 }
 
 const PAGE_SIZE_MESSAGE = (name: string) => `${name} must be from 1 to 100`;
@@ -92,8 +108,7 @@ export async function sliceUsers(db: Queryable, args: ConnectionArgs): Promise<U
     const message = "Give first or last, not both";
     throw badInput([{ field: "first", message }, { field: "last", message }]);
   }
-  const after = args.after ? decodeCursor(args.after, "after", args.sortBy, args.sortOrder) : null;
-  const before = args.before ? decodeCursor(args.before, "before", args.sortBy, args.sortOrder) : null;
+  const [after, before] = decodeCursors(args);
   const backward = sizes.last != null;
   const size = sizes.last ?? sizes.first ?? DEFAULT_FIRST;
   const where = userWhere(args.filter);
