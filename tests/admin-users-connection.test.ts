@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { users } from "../src/db/schema.js";
 import { at, expectedIdsIn, SORTS, seedDirectory, type Filter, type Order, type Seeded, type SortField } from "./support/admin-users.js";
 import { expectBadInput, onlyError, type TestUser } from "./support/flows.js";
-import { startTestServer, type GqlResponse, type TestServer } from "./support/server.js";
+import { startTestServer, type TestServer } from "./support/server.js";
+import { flags, ids, relayCalls, type RelayVars as Vars } from "./support/users-connection.js";
 
 /*
  * usersConnection as the Relay Cursor Connections spec has it: first/after forward, last/before backward,
@@ -24,81 +25,8 @@ afterAll(async () => {
   await t?.close();
 });
 
-interface PageInfo {
-  hasNextPage: boolean;
-  hasPreviousPage: boolean;
-  startCursor: string | null;
-  endCursor: string | null;
-}
-interface Conn {
-  totalCount: number;
-  edges: Array<{ cursor: string; node: { id: string } }>;
-  pageInfo: PageInfo;
-}
-interface Vars {
-  first?: number | null;
-  after?: string | null;
-  last?: number | null;
-  before?: string | null;
-  filter?: Filter;
-  sortBy?: SortField;
-  sortOrder?: Order;
-}
-
-const FULL = /* GraphQL */ `
-  query Conn($first: Int, $after: String, $last: Int, $before: String, $filter: UserFilter, $sortBy: UserSortField, $sortOrder: SortOrder) {
-    usersConnection(first: $first, after: $after, last: $last, before: $before, filter: $filter, sortBy: $sortBy, sortOrder: $sortOrder) {
-      totalCount edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    }
-  }
-`;
-
-const call = (vars: Vars, query = FULL): Promise<GqlResponse<{ usersConnection: Conn }>> =>
-  t.gql<{ usersConnection: Conn }>(query, { ...vars }, { token: admin.accessToken });
-
-async function conn(vars: Vars): Promise<Conn> {
-  const res = await call(vars);
-  expect(res.body.errors).toBeUndefined();
-  const c = res.body.data!.usersConnection;
-  // startCursor and endCursor are the cursors of the page's ends, null together on an empty page.
-  expect(c.pageInfo.startCursor).toBe(c.edges[0]?.cursor ?? null);
-  expect(c.pageInfo.endCursor).toBe(c.edges.at(-1)?.cursor ?? null);
-  return c;
-}
-
-const ids = (c: Conn): string[] => c.edges.map((e) => e.node.id);
-const flags = (c: Conn) => ({ prev: c.pageInfo.hasPreviousPage, next: c.pageInfo.hasNextPage });
+const { call, conn, walkForward, walkBackward } = relayCalls(() => ({ t, token: admin.accessToken }));
 const expectedIds = (f: Filter, by: SortField = "CREATED_AT", order: Order = "DESC") => expectedIdsIn(all, f, by, order);
-
-/** Pages forward to the end, checking both flags of every page. */
-async function walkForward(vars: Vars, size: number): Promise<{ pages: string[][]; cursors: Map<string, string> }> {
-  const pages: string[][] = [];
-  const cursors = new Map<string, string>();
-  let after: string | null = null;
-  for (let guard = 0; guard < 100; guard += 1) {
-    const c = await conn({ ...vars, first: size, after });
-    for (const e of c.edges) cursors.set(e.node.id, e.cursor);
-    expect(flags(c).prev).toBe(pages.length > 0);
-    pages.push(ids(c));
-    if (!c.pageInfo.hasNextPage) return { pages, cursors };
-    after = c.pageInfo.endCursor;
-  }
-  throw new Error("never reached hasNextPage: false");
-}
-
-/** Pages backward from the end to the start, checking both flags of every page. */
-async function walkBackward(vars: Vars, size: number): Promise<string[][]> {
-  const pages: string[][] = [];
-  let before: string | null = null;
-  for (let guard = 0; guard < 100; guard += 1) {
-    const c = await conn({ ...vars, last: size, before });
-    expect(flags(c).next).toBe(pages.length > 0);
-    pages.unshift(ids(c));
-    if (!c.pageInfo.hasPreviousPage) return pages;
-    before = c.pageInfo.startCursor;
-  }
-  throw new Error("never reached hasPreviousPage: false");
-}
 
 const FILTERS: Array<[string, Filter]> = [
   ["unfiltered", {}],
