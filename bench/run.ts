@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { hash, verify } from "@node-rs/argon2";
 import postgres from "postgres";
-import { encodeCursor } from "../src/admin/users-query.service.js";
+import { encodeCursor } from "../src/admin/users-connection.service.js";
 import { startServerProcess, type ServerProcess } from "../scripts/server-process.js";
 import { gql, interleavedMedians, load, median, probe, rssMb, withCpuSplit, type CpuSplit } from "./lib.js";
 import { BENCH_PASSWORD, seed } from "./seed.js";

@@ -3,7 +3,8 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UserFilter, UserSortField } from "../src/admin/admin.types.js";
 import { listAuditEvents } from "../src/admin/audit-log.service.js";
-import { listUsers, sliceUsers } from "../src/admin/users-query.service.js";
+import { encodeCursor, sliceUsers } from "../src/admin/users-connection.service.js";
+import { listUsers } from "../src/admin/users-query.service.js";
 import type { Db } from "../src/db/client.js";
 import { runMigrations } from "../src/db/migrate.js";
 import { openDatabase } from "../src/db/client.js";
@@ -22,6 +23,7 @@ interface PlanNode {
   "Relation Name"?: string;
   "Index Name"?: string;
   "Index Cond"?: string;
+  "Actual Rows"?: number;
   Plans?: PlanNode[];
 }
 
@@ -82,13 +84,14 @@ describe.runIf(backend === "postgres")(`admin queries at ${SEED.toLocaleString("
     await drop?.();
   });
 
-  /** Every node of the plan of every query `run` makes, one list per query, in order. */
-  async function plansOf(run: () => Promise<unknown>): Promise<PlanNode[][]> {
+  /** Every node of the plan of every query `run` makes, one list per query, in order (`analyze`: with actual row counts). */
+  async function plansOf(run: () => Promise<unknown>, options: { analyze?: boolean } = {}): Promise<PlanNode[][]> {
     captured = [];
     await run();
     const plans: PlanNode[][] = [];
     for (const q of captured) {
-      const [row] = await client.unsafe(`explain (format json) ${q.sql}`, q.params as postgres.ParameterOrJSON<never>[]);
+      const explain = options.analyze ? "explain (analyze, format json)" : "explain (format json)";
+      const [row] = await client.unsafe(`${explain} ${q.sql}`, q.params as postgres.ParameterOrJSON<never>[]);
       const [root] = (row as unknown as { "QUERY PLAN": Array<{ Plan: PlanNode }> })["QUERY PLAN"];
       plans.push(flatten(root!.Plan));
     }
@@ -154,6 +157,50 @@ describe.runIf(backend === "postgres")(`admin queries at ${SEED.toLocaleString("
         expect(seqScanOnUsers(deep!)).toBe(false);
         // The cursor is a seek condition on the index, not a filter applied after reading.
         expect(deep!.some((n) => n["Index Name"] === index && /^\(ROW\(/.test(n["Index Cond"] ?? ""))).toBe(true);
+      });
+    }
+  }
+
+  // The sort keys as sliceUsers writes them into cursors, to take a position from the middle of the table.
+  const keyText: Record<UserSortField, string> = {
+    CREATED_AT: "created_at::text",
+    EMAIL: "email::text",
+    FULL_NAME: "lower(full_name)",
+    LAST_LOGIN_AT: "coalesce(last_login_at, '-infinity'::timestamptz)::text",
+    ROLE: "role::text",
+  };
+  for (const [sortBy, index] of sorts) {
+    for (const sortOrder of ["ASC", "DESC"] as const) {
+      it(`pages backward sorted by ${sortBy} ${sortOrder} from mid-table as one seek into ${index}, probes alike (PostgreSQL)`, async () => {
+        const [mid] = await client.unsafe<Array<{ key: string; id: string }>>(
+          `select ${keyText[sortBy]} as key, id from users where deleted_at is null order by 1 ${sortOrder}, 2 ${sortOrder} offset ${SEED / 2} limit 1`,
+        );
+        const cursor = encodeCursor({ sortBy, sortOrder, key: mid!.key, id: mid!.id });
+        const seeks = (plan: PlanNode[]) => plan.some((n) => n["Index Name"] === index && /^\(ROW\(/.test(n["Index Cond"] ?? ""));
+
+        // Half the table before the cursor, and the page reads last + 1 = 21 index entries of it, unsorted.
+        const [back] = await plansOf(() => sliceUsers(db, { last: 20, before: cursor, sortBy, sortOrder }), { analyze: true });
+        expect(seeks(back!)).toBe(true);
+        expect(seqScanOnUsers(back!)).toBe(false);
+        expect(back!.some((n) => n["Node Type"] === "Sort")).toBe(false);
+        expect(back!.find((n) => n["Index Name"] === index)!["Actual Rows"]).toBeLessThanOrEqual(21 + 1);
+        // From the far end (no cursor): the same index, read from the other side.
+        const [tail] = await plansOf(() => sliceUsers(db, { last: 20, sortBy, sortOrder }));
+        expect(indexNames(tail!)).toContain(index);
+        expect(tail!.some((n) => n["Node Type"] === "Sort")).toBe(false);
+
+        // The flag probes: the page, then one index entry on the other side of the cursor.
+        const probes = async () => {
+          await (await sliceUsers(db, { first: 20, after: cursor, sortBy, sortOrder })).hasPreviousPage();
+          await (await sliceUsers(db, { last: 20, before: cursor, sortBy, sortOrder })).hasNextPage();
+        };
+        const plans = await plansOf(probes, { analyze: true });
+        expect(plans).toHaveLength(4);
+        for (const probe of [plans[1]!, plans[3]!]) {
+          expect(seeks(probe)).toBe(true);
+          expect(probe.some((n) => n["Node Type"] === "Sort")).toBe(false);
+          expect(probe.find((n) => n["Index Name"] === index)!["Actual Rows"]).toBe(1);
+        }
       });
     }
   }

@@ -1,4 +1,6 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Arg, Args, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { argumentGiven } from "../graphql/argument-given.js";
 import { Auth } from "../graphql/access.js";
 import type { Context } from "../graphql/context.js";
 import { parseId } from "../lib/validation.js";
@@ -12,10 +14,8 @@ import {
   BulkUsersResult,
   DailyCount,
   UpdateUserArgs,
-  UserConnection,
   UserPage,
   UsersArgs,
-  UsersConnectionArgs,
   UserStatistics,
 } from "./admin.types.js";
 import {
@@ -30,7 +30,9 @@ import { listAuditEvents } from "./audit-log.service.js";
 import { bulkUsers } from "./bulk-users.service.js";
 import { registrationsPerDay, userStatistics } from "./stats.service.js";
 import { updateUser } from "./update-user.service.js";
-import { countUsers, listUsers, sliceUsers } from "./users-query.service.js";
+import { sliceUsers } from "./users-connection.service.js";
+import { PageInfo, UserConnection, UsersConnectionArgs } from "./users-connection.types.js";
+import { countUsers, listUsers } from "./users-query.service.js";
 
 @Resolver()
 export class AdminResolver {
@@ -50,13 +52,20 @@ export class AdminResolver {
   @Auth("ADMIN")
   @Query(() => UserConnection, {
     description:
-      "Users as a Relay connection (keyset pagination): a deep slice costs what the first does. first 1..100; " +
-      "a bad cursor is BAD_USER_INPUT on after.",
+      "Users as a Relay connection with keyset cursors: `first`/`after` pages forward, `last`/`before` " +
+      "backward (first and last 1..100, not both; neither means first 20).",
   })
-  async usersConnection(@Args(() => UsersConnectionArgs) args: UsersConnectionArgs, @Ctx() ctx: Context): Promise<UserConnection> {
+  async usersConnection(
+    @Args(() => UsersConnectionArgs) args: UsersConnectionArgs,
+    @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<UserConnection> {
     const slice = await sliceUsers(ctx.deps.db, {
-      first: args.first ?? 20,
+      // `last` without a written `first` pages backward: the schema's default of 20 is not a request for both.
+      first: args.last != null && !argumentGiven(info, "first") ? null : args.first,
       after: args.after,
+      last: args.last,
+      before: args.before,
       filter: args.filter,
       sortBy: args.sortBy ?? "CREATED_AT",
       sortOrder: args.sortOrder ?? "DESC",
@@ -114,9 +123,23 @@ export class AdminResolver {
 
 @Resolver(() => UserConnection)
 export class UserConnectionResolver {
-  @FieldResolver(() => Int, { description: "Counted only when selected." })
+  @FieldResolver(() => Int, { description: "Users matching the filter, over every page. Counted only when selected." })
   totalCount(@Root() connection: UserConnection): Promise<number> {
     return connection.countTotal();
+  }
+}
+
+/** The flags of PageInfo, each possibly an index probe: resolved only when selected. */
+@Resolver(() => PageInfo)
+export class PageInfoResolver {
+  @FieldResolver(() => Boolean)
+  hasNextPage(@Root() pageInfo: PageInfo): Promise<boolean> {
+    return pageInfo.hasNextPage();
+  }
+
+  @FieldResolver(() => Boolean)
+  hasPreviousPage(@Root() pageInfo: PageInfo): Promise<boolean> {
+    return pageInfo.hasPreviousPage();
   }
 }
 

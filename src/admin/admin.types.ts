@@ -101,36 +101,6 @@ export class UserPage {
   pages!: number;
 }
 
-@ObjectType({ description: "One user of a UserConnection, with its position." })
-export class UserEdge {
-  @Field(() => String, { description: "Opaque: pass it as `after` to continue after this user." })
-  cursor!: string;
-
-  @Field(() => User, { description: "The user at this position in the list." })
-  node!: User;
-}
-
-@ObjectType({ description: "Where a UserConnection slice sits in the whole list (Relay)." })
-export class PageInfo {
-  @Field(() => Boolean, { description: "true when more users follow the last edge." })
-  hasNextPage!: boolean;
-
-  @Field(() => String, { nullable: true, description: "The last edge's cursor, to pass as `after` for the next slice; null when there are no edges." })
-  endCursor!: string | null;
-}
-
-@ObjectType({ description: "Relay-style keyset pagination: a deep page costs what the first page costs." })
-export class UserConnection {
-  @Field(() => [UserEdge], { description: "The users of this slice, in the requested order." })
-  edges!: UserEdge[];
-
-  @Field(() => PageInfo, { description: "Whether there is more, and the cursor to continue from." })
-  pageInfo!: PageInfo;
-
-  /** Counted by the field resolver, only when the client selects totalCount. */
-  countTotal!: () => Promise<number>;
-}
-
 @InputType({ description: "An admin's changes to a user. A field left out or null stays as it is." })
 export class UpdateUserInput {
   @Field(() => String, { nullable: true, description: "A new display name: 1 to 100 characters." })
@@ -289,24 +259,6 @@ export class UsersArgs {
   sortBy?: UserSortField | null;
 
   @Field(() => SortOrder, { nullable: true, defaultValue: "DESC", description: "Which way to sort." })
-  sortOrder?: SortOrder | null;
-}
-
-@ArgsType()
-export class UsersConnectionArgs {
-  @Field(() => Int, { nullable: true, defaultValue: 20, description: "How many users to return, 1 to 100 (BAD_USER_INPUT outside)." })
-  first?: number | null;
-
-  @Field(() => String, { nullable: true, description: "An endCursor (or edge cursor) from the same filter and sort." })
-  after?: string | null;
-
-  @Field(() => UserFilter, { nullable: true, description: "Which users; none: every user that is not deleted. Keep it the same from slice to slice." })
-  filter?: UserFilter | null;
-
-  @Field(() => UserSortField, { nullable: true, defaultValue: "CREATED_AT", description: "What to sort by; a cursor works only with the sort it came from." })
-  sortBy?: UserSortField | null;
-
-  @Field(() => SortOrder, { nullable: true, defaultValue: "DESC", description: "Which way to sort; a cursor works only with the order it came from." })
   sortOrder?: SortOrder | null;
 }
 

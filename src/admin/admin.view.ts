@@ -7,16 +7,14 @@ import {
   BulkFailure,
   BulkUsersResult,
   DailyCount,
-  PageInfo,
   RoleCount,
-  UserConnection,
-  UserEdge,
   UserPage,
   UserStatistics,
 } from "./admin.types.js";
 import type { BulkResult } from "./bulk-users.service.js";
 import type { DayCount, UserStats } from "./stats.service.js";
-import type { UserSlice } from "./users-query.service.js";
+import type { UserSlice } from "./users-connection.service.js";
+import { PageInfo, UserConnection, UserEdge } from "./users-connection.types.js";
 
 /*
  * The admin feature's one mapping from what its services return (rows, plain results) to its GraphQL
@@ -33,14 +31,16 @@ export function toUserPageView(page: Page<UserRow>): UserPage {
   });
 }
 
-/** `countTotal` runs only when the client selects totalCount (UserConnectionResolver). */
+/** `countTotal` and the page flags run only when the client selects them (UserConnectionResolver, PageInfoResolver). */
 export function toUserConnectionView(slice: UserSlice, countTotal: () => Promise<number>): UserConnection {
   const edges = slice.rows.map((r) => Object.assign(new UserEdge(), { cursor: r.cursor, node: toUserView(r.user) }));
-  return Object.assign(new UserConnection(), {
-    edges,
-    pageInfo: Object.assign(new PageInfo(), { hasNextPage: slice.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }),
-    countTotal,
+  const pageInfo = Object.assign(new PageInfo(), {
+    hasNextPage: slice.hasNextPage,
+    hasPreviousPage: slice.hasPreviousPage,
+    startCursor: edges[0]?.cursor ?? null,
+    endCursor: edges.at(-1)?.cursor ?? null,
   });
+  return Object.assign(new UserConnection(), { edges, pageInfo, countTotal });
 }
 
 export function toUserStatisticsView(stats: UserStats): UserStatistics {

@@ -1,18 +1,14 @@
 import { and, asc, count, desc, eq, getTableColumns, gte, isNull, lt, or, sql, type SQL } from "drizzle-orm";
-import { z } from "zod";
 import type { Queryable } from "../db/client.js";
 import { users, type UserRow } from "../db/schema.js";
-import { pgErrorCode } from "../db/errors.js";
-import { badInput } from "../errors.js";
 import { parsePage, toPage, type Page } from "../lib/paging.js";
-import { parseInput } from "../lib/validation.js";
 import type { SortOrder, UserFilter, UserSortField } from "./admin.types.js";
 
 /** Terms shorter than a trigram match prefixes (see users_*_prefix_idx). */
 const MIN_SUBSTRING_TERM = 3;
 
 /** The sort key of each field, exactly as the (key, id) indexes of migration 0003 are built. */
-const SORT_KEY: Record<UserSortField, { expr: SQL; type: string }> = {
+export const SORT_KEY: Record<UserSortField, { expr: SQL; type: string }> = {
   CREATED_AT: { expr: sql`${users.createdAt}`, type: "timestamptz" },
   EMAIL: { expr: sql`${users.email}`, type: "citext" },
   FULL_NAME: { expr: sql`lower(${users.fullName})`, type: "text" },
@@ -62,12 +58,12 @@ export function userWhere(filter: UserFilter | null | undefined): SQL | undefine
   return and(...conditions);
 }
 
-function orderBy(sortBy: UserSortField, sortOrder: SortOrder): SQL[] {
+/** ORDER BY for a sort: the key, then id, both in `sortOrder` (the direction the (key, id) index reads either way). */
+export function orderBy(sortBy: UserSortField, sortOrder: SortOrder): SQL[] {
   const dir = sortOrder === "ASC" ? asc : desc;
   // Ties broken by id: the order is total, so pages never repeat or skip a user.
   return [dir(SORT_KEY[sortBy].expr), dir(users.id)];
 }
-
 
 /** Offset pages with an exact total (the admin table view). */
 export async function listUsers(
@@ -134,81 +130,4 @@ function countUsersWhere(db: Queryable, where: SQL | undefined): Promise<number>
 
 export function countUsers(db: Queryable, filter: UserFilter | null | undefined): Promise<number> {
   return countUsersWhere(db, userWhere(filter));
-}
-
-interface Cursor {
-  sortBy: UserSortField;
-  sortOrder: SortOrder;
-  key: string;
-  id: string;
-}
-
-export function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify([c.sortBy, c.sortOrder, c.key, c.id])).toString("base64url");
-}
-
-const invalidCursor = () => badInput([{ field: "after", message: "Invalid cursor: use an endCursor or cursor from the same sort" }]);
-
-function decodeCursor(raw: string, sortBy: UserSortField, sortOrder: SortOrder): Cursor {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(raw, "base64url").toString("utf8"));
-  } catch {
-    throw invalidCursor();
-  }
-  const ok = z.tuple([z.literal(sortBy), z.literal(sortOrder), z.string().max(500), z.uuid()]).safeParse(parsed);
-  if (!ok.success) throw invalidCursor();
-  const [, , key, id] = ok.data;
-  if (sortBy === "ROLE" && key !== "USER" && key !== "ADMIN") throw invalidCursor();
-  return { sortBy, sortOrder, key, id };
-}
-
-const firstSchema = z.object({ first: z.number().int().min(1, "first must be from 1 to 100").max(100, "first must be from 1 to 100") });
-
-export interface UserSlice {
-  rows: Array<{ user: UserRow; cursor: string }>;
-  hasNextPage: boolean;
-}
-
-/**
- * Keyset pagination: the next page starts strictly after the cursor's (sort key, id), which the
- * (key, id) index seeks to directly; page 50,000 reads as few rows as page 1.
- */
-export async function sliceUsers(
-  db: Queryable,
-  args: { first: number; after?: string | null; filter?: UserFilter | null; sortBy: UserSortField; sortOrder: SortOrder },
-): Promise<UserSlice> {
-  const { first } = parseInput(firstSchema, { first: args.first });
-  const key = SORT_KEY[args.sortBy];
-  const conditions = [userWhere(args.filter)];
-  if (args.after) {
-    const c = decodeCursor(args.after, args.sortBy, args.sortOrder);
-    const castKey = sql`cast(${c.key} as ${sql.raw(key.type)})`;
-    conditions.push(
-      args.sortOrder === "ASC"
-        ? sql`(${key.expr}, ${users.id}) > (${castKey}, ${c.id}::uuid)`
-        : sql`(${key.expr}, ${users.id}) < (${castKey}, ${c.id}::uuid)`,
-    );
-  }
-  let rows;
-  try {
-    rows = await db
-      .select({ user: users, key: sql<string>`(${key.expr})::text` })
-      .from(users)
-      .where(and(...conditions))
-      .orderBy(...orderBy(args.sortBy, args.sortOrder))
-      .limit(first + 1);
-  } catch (err) {
-    // A cursor whose key the database cannot read as its sort type (22xxx: data exception) was
-    // made up or tampered with: that is bad input, not a server fault.
-    if (args.after && pgErrorCode(err)?.startsWith("22")) throw invalidCursor();
-    throw err;
-  }
-  return {
-    hasNextPage: rows.length > first,
-    rows: rows.slice(0, first).map((r) => ({
-      user: r.user,
-      cursor: encodeCursor({ sortBy: args.sortBy, sortOrder: args.sortOrder, key: r.key, id: r.user.id }),
-    })),
-  };
 }

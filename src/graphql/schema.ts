@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { printSchemaWithDirectives } from "@graphql-tools/utils";
 import { GraphQLEnumType, GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
-import { AdminResolver, UserConnectionResolver, UserStatisticsResolver } from "../admin/admin.resolver.js";
+import { AdminResolver, PageInfoResolver, UserConnectionResolver, UserStatisticsResolver } from "../admin/admin.resolver.js";
 import { AuthResolver } from "../auth/auth.resolver.js";
 import { EmailResolver } from "../email/email.resolver.js";
 // After EmailResolver, before MeResolver: schema.graphql keeps the reset fields where they were (see `resolvers`).
@@ -26,6 +26,7 @@ const resolvers = [
   UserResolver,
   UserActivityResolver,
   UserConnectionResolver,
+  PageInfoResolver,
   UserStatisticsResolver,
 ] as const;
 
