@@ -25,7 +25,11 @@ export class AuthResolver {
   // all addresses (distributed guessing) is the service's: it counts only attempts that reach a password
   // check and spares the account's known addresses. No lockout: the windows roll.
   @RateLimit({ limit: "login", per: ["ip", "email"] }, { limit: "loginIp", per: ["ip"] })
-  @Mutation(() => AuthPayload, { description: "Opens a session. Unknown email and wrong password give the same error." })
+  @Mutation(() => AuthPayload, {
+    description:
+      "Opens a session. Unknown email and wrong password give the same error (UNAUTHENTICATED, reason INVALID_CREDENTIALS); " +
+      "a deactivated account is reason ACCOUNT_INACTIVE.",
+  })
   async login(@Arg("input", () => LoginInput) input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
     return toAuthPayloadView(await login(ctx.deps, input, ctx.meta));
   }
@@ -33,7 +37,9 @@ export class AuthResolver {
   @Public()
   @RateLimit({ limit: "refreshToken", per: ["ip"] })
   @Mutation(() => AuthPayload, {
-    description: "Exchanges a refresh token for a new pair. Each refresh token works once; reusing one revokes its session.",
+    description:
+      "Exchanges a refresh token for a new pair. Each refresh token works once; reusing one revokes its session. " +
+      "Refused with UNAUTHENTICATED, reason INVALID_TOKEN (unknown), SESSION_REVOKED (used, or the session ended) or ACCOUNT_INACTIVE.",
   })
   async refreshToken(@Arg("refreshToken", () => String) refreshToken: string, @Ctx() ctx: Context): Promise<AuthPayload> {
     return toAuthPayloadView(await refreshTokens(ctx.deps, refreshToken, ctx.meta));
