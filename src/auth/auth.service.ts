@@ -198,7 +198,7 @@ export async function logout(deps: Pick<Deps, "db">, refreshToken: string, meta:
     return "ok" as const;
   });
   if (result === "unknown") throw unauthenticated("INVALID_TOKEN", "Invalid refresh token");
-  if (result === "reused") throw unauthenticated("SESSION_REVOKED", "Refresh token was already used; the session is revoked");
+  if (result === "reused") throw unauthenticated("SESSION_REVOKED", "Refresh token was already used; the session has been revoked");
   return true;
 }
 

@@ -122,7 +122,7 @@ export interface LiveSession {
   user: UserRow;
 }
 
-/** Why a session cannot be used (UNAUTHENTICATED's reason): the account first, since it says more. */
+/** Why a session cannot be used: the reason of the UNAUTHENTICATED that answers it. */
 export type EndedSession = { ended: "ACCOUNT_INACTIVE" | "SESSION_REVOKED" };
 
 /** An inactive or deleted user outranks a revoked session: deactivation revokes the sessions too. */
