@@ -53,7 +53,11 @@ export interface AccessClaims {
 export interface TokenService {
   /** Signs a short-lived HS256 access token; `expiresIn` is in seconds. */
   signAccessToken(claims: AccessClaims): Promise<{ token: string; expiresIn: number }>;
-  /** Verifies signature, algorithm, issuer, audience and expiry; throws UNAUTHENTICATED otherwise. */
+  /**
+   * Verifies signature, algorithm, issuer, audience and expiry; throws UNAUTHENTICATED otherwise, with
+   * reason TOKEN_EXPIRED only for a token whose signature and claims verified but whose exp has passed
+   * (INVALID_TOKEN for anything else).
+   */
   verifyAccessToken(token: string): Promise<AccessClaims>;
 }
 

@@ -52,11 +52,11 @@ describe("HTTP surface (development)", () => {
       body: JSON.stringify({ query: `{ __typename } # ${"x".repeat(200_000)}` }),
     });
     expect(big.status).toBe(413);
-    expect(((await big.json()) as ErrorBody).errors[0]!.extensions.code).toBe("BAD_USER_INPUT");
+    expect(((await big.json()) as ErrorBody).errors[0]!.extensions.code).toBe("BAD_REQUEST");
     const broken = await fetch(`${t.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: "{ nope" });
     expect(broken.status).toBe(400);
     const body = (await broken.json()) as ErrorBody;
-    expect(body.errors[0]!.extensions.code).toBe("BAD_USER_INPUT");
+    expect(body.errors[0]!.extensions.code).toBe("BAD_REQUEST");
     expect(JSON.stringify(body)).not.toMatch(/at .*\.js|stack/i);
   });
 
@@ -83,9 +83,9 @@ describe("HTTP surface (development)", () => {
 
   it("gives every error a code from the catalog and a timestamp", async () => {
     const parse = await t.gql("{ me ");
-    expect(onlyError(parse).extensions).toMatchObject({ code: "BAD_USER_INPUT", timestamp: expect.any(String) });
+    expect(onlyError(parse).extensions).toMatchObject({ code: "GRAPHQL_PARSE_FAILED", timestamp: expect.any(String) });
     const unknown = await t.gql("{ nope }");
-    expect(onlyError(unknown).extensions.code).toBe("BAD_USER_INPUT");
+    expect(onlyError(unknown).extensions.code).toBe("GRAPHQL_VALIDATION_FAILED");
     const missingArg = await t.gql("mutation { register { id } }");
     expect(onlyError(missingArg).extensions).toMatchObject({ code: "BAD_USER_INPUT", fields: [{ field: "input" }] });
     const badVar = await t.gql("mutation($i: RegisterInput!) { register(input: $i) { id } }", { i: { email: 5, password: "x", fullName: "y" } });
@@ -138,7 +138,7 @@ describe("HTTP surface (production)", () => {
 
   it("refuses introspection", async () => {
     const res = await t.gql("{ __schema { types { name } } }");
-    expect(onlyError(res).extensions.code).toBe("BAD_USER_INPUT");
+    expect(onlyError(res).extensions.code).toBe("GRAPHQL_VALIDATION_FAILED");
     expect(res.body.data).toBeUndefined();
   });
 

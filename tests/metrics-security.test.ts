@@ -75,7 +75,8 @@ describe("metric labels under a flood of client-chosen operation names", () => {
     const text = await (await fetch(`${t.url}/metrics`)).text();
     // `me` is the first schema root field of "Two"; the invalid and unparsable ones are `other`.
     expect(text).toMatch(/^gatehouse_graphql_request_duration_seconds_count\{operation="me",outcome="UNAUTHENTICATED"\} \d+/m);
-    expect(text).toMatch(/^gatehouse_graphql_request_duration_seconds_count\{operation="other",outcome="BAD_USER_INPUT"\} \d+/m);
+    expect(text).toMatch(/^gatehouse_graphql_request_duration_seconds_count\{operation="other",outcome="GRAPHQL_VALIDATION_FAILED"\} \d+/m);
+    expect(text).toMatch(/^gatehouse_graphql_request_duration_seconds_count\{operation="other",outcome="GRAPHQL_PARSE_FAILED"\} \d+/m);
     expect(text).not.toMatch(/operation="(Two|anonymous|nope)"/);
   });
 });

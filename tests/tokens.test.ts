@@ -22,12 +22,14 @@ interface MeView {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-// The messages of src/graphql/context.ts and src/auth/tokens.ts: each refusal names its reason.
-const NO_TOKEN = "Authentication required: send Authorization: Bearer <accessToken>";
-const MALFORMED = "Malformed Authorization header: expected Bearer <accessToken>";
-const INVALID = "Invalid access token";
-const EXPIRED = "Access token expired";
-const NO_SESSION = "Session is no longer valid; log in again";
+// The messages of src/errors.ts and src/auth/authenticate.ts, each with its extensions.reason (API.md §6).
+type Refusal = [message: string, reason: string];
+const NO_TOKEN: Refusal = ["Authentication required: send Authorization: Bearer <accessToken>", "NO_TOKEN"];
+const MALFORMED: Refusal = ["Malformed Authorization header: expected Bearer <accessToken>", "INVALID_TOKEN"];
+const INVALID: Refusal = ["Invalid access token", "INVALID_TOKEN"];
+const EXPIRED: Refusal = ["Access token expired", "TOKEN_EXPIRED"];
+const NO_SESSION: Refusal = ["Session is no longer valid; log in again", "SESSION_REVOKED"];
+const INACTIVE: Refusal = ["This account is no longer active", "ACCOUNT_INACTIVE"];
 
 let t: TestServer;
 let alice: TestUser;
@@ -41,10 +43,10 @@ afterAll(async () => {
 
 const meWith = (options: GqlOptions): Promise<GqlResponse<{ me: MeView }>> => t.gql<{ me: MeView }>(ME, undefined, options);
 
-function expectRefused(res: GqlResponse<{ me: MeView }>, message: string): void {
+function expectRefused(res: GqlResponse<{ me: MeView }>, [message, reason]: Refusal): void {
   expect(res.body.data ?? null).toBeNull();
   const error = onlyError(res);
-  expect(error.extensions.code).toBe("UNAUTHENTICATED");
+  expect(error.extensions).toMatchObject({ code: "UNAUTHENTICATED", reason });
   expect(error.message).toBe(message);
 }
 
@@ -182,13 +184,13 @@ describe("revocation acts at the next request", () => {
     const user = await signUp(t);
     await expectAccepted(user.accessToken, user.id);
     await t.deps.db.update(users).set({ isActive: false }).where(eq(users.id, user.id));
-    expectRefused(await meWith({ token: user.accessToken }), NO_SESSION);
+    expectRefused(await meWith({ token: user.accessToken }), INACTIVE);
   });
 
   it("a user soft-deleted in the database is refused with a still-unexpired token", async () => {
     const user = await signUp(t);
     await t.deps.db.update(users).set({ deletedAt: new Date() }).where(eq(users.id, user.id));
-    expectRefused(await meWith({ token: user.accessToken }), NO_SESSION);
+    expectRefused(await meWith({ token: user.accessToken }), INACTIVE);
   });
 
   it("a session revoked in the database is refused", async () => {
@@ -228,9 +230,9 @@ describe("the Authorization header", () => {
 });
 
 describe("refusals leave no trace of the token's claims in the answer", () => {
-  it("answers UNAUTHENTICATED with a timestamp and nothing else in extensions", async () => {
+  it("answers UNAUTHENTICATED with its reason, a timestamp and nothing else in extensions", async () => {
     const error = onlyError(await meWith({ token: await forge({ ...genuineClaims(alice), sid: randomUUID() }) }));
-    expect(Object.keys(error.extensions).sort()).toEqual(["code", "timestamp"]);
+    expect(Object.keys(error.extensions).sort()).toEqual(["code", "reason", "timestamp"]);
     expect(Number.isNaN(Date.parse(error.extensions["timestamp"] as string))).toBe(false);
     expect(JSON.stringify(error)).not.toContain(alice.id);
   });

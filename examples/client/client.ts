@@ -1,10 +1,10 @@
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
 
-/** What Gatehouse puts in every error (API.md §3). */
+/** What Gatehouse puts in every error: `reason` on UNAUTHENTICATED (refresh on TOKEN_EXPIRED), `fields` on BAD_USER_INPUT. */
 export interface GatehouseError {
   message: string;
-  extensions: { code: string; fields?: Array<{ field: string; message: string }>; [key: string]: unknown };
+  extensions: { code: string; reason?: string; fields?: Array<{ field: string; message: string }>; [key: string]: unknown };
 }
 
 export class GatehouseRequestError extends Error {

@@ -35,8 +35,8 @@ export class AuthResolver {
   @Mutation(() => AuthPayload, {
     description:
       "Opens a session and returns its first token pair. An unknown email, a wrong password and a deleted account give the same " +
-      "UNAUTHENTICATED; a deactivated account learns it only with the right password. RATE_LIMITED over 10 per 15 minutes " +
-      "per client address and email by default (and wider limits per address and per account).",
+      "UNAUTHENTICATED (reason INVALID_CREDENTIALS); a deactivated account learns it (reason ACCOUNT_INACTIVE) only with the right " +
+      "password. RATE_LIMITED over 10 per 15 minutes per client address and email by default (and wider limits per address and per account).",
   })
   async login(
     @Arg("input", () => LoginInput, { description: "The account's email and password." }) input: LoginInput,
@@ -50,7 +50,8 @@ export class AuthResolver {
   @Mutation(() => AuthPayload, {
     description:
       "Exchanges a refresh token for a new pair in the same session. Each refresh token works once; reusing one revokes its session. " +
-      "UNAUTHENTICATED for an unknown, used or ended one; RATE_LIMITED over 30 per minute per client address by default.",
+      "UNAUTHENTICATED with reason INVALID_TOKEN (unknown), SESSION_REVOKED (used, or the session ended) or ACCOUNT_INACTIVE; " +
+      "RATE_LIMITED over 30 per minute per client address by default.",
   })
   async refreshToken(
     @Arg("refreshToken", () => String, { description: "The latest refresh token of the session." }) refreshToken: string,

@@ -13,8 +13,6 @@ import { checkPasswordPolicy } from "./password.js";
 import type { LoginInput, RegisterInput } from "./auth.types.js";
 import { consumeRefreshToken, continueSession, createSession, revokeSessions, revokeUserSessions } from "./sessions.service.js";
 
-const INVALID_CREDENTIALS = "Invalid email or password";
-
 /** Login accepts any password a user could have set; the cap keeps argon2 from hashing megabytes. */
 const loginSchema = z.object({
   email: emailSchema,
@@ -114,7 +112,7 @@ async function attemptLogin(
       ip: meta.ip,
       details: { email, reason: user ? "deleted" : "unknown_email" },
     });
-    throw unauthenticated(INVALID_CREDENTIALS);
+    throw unauthenticated("INVALID_CREDENTIALS");
   }
 
   if (!(await deps.hasher.verify(user.passwordHash, password))) {
@@ -125,7 +123,7 @@ async function attemptLogin(
         .where(eq(users.id, user.id));
       await recordAudit(tx, { action: "user.login_failed", targetId: user.id, ip: meta.ip, details: { reason: "wrong_password" } });
     });
-    throw unauthenticated(INVALID_CREDENTIALS);
+    throw unauthenticated("INVALID_CREDENTIALS");
   }
 
   const result = await deps.db.transaction(async (tx) => {
@@ -155,7 +153,7 @@ async function attemptLogin(
     });
     return { user: updated, ...session };
   });
-  if (!result) throw unauthenticated("This account is deactivated");
+  if (!result) throw unauthenticated("ACCOUNT_INACTIVE");
   return issueTokens(deps, result.user, result.sessionId, result.refreshToken);
 }
 
@@ -173,11 +171,11 @@ export async function refreshTokens(
   const result = await deps.db.transaction(async (tx) => {
     const consumed = await consumeRefreshToken(tx, refreshToken, meta.ip);
     if (consumed.status !== "ok") return consumed.status;
-    return (await continueSession(tx, deps.config.jwt.refreshTtl, consumed.sessionId, meta)) ?? "ended";
+    return continueSession(tx, deps.config.jwt.refreshTtl, consumed.sessionId, meta);
   });
-  if (result === "unknown") throw unauthenticated("Invalid refresh token");
-  if (result === "reused") throw unauthenticated("Refresh token was already used; the session has been revoked");
-  if (result === "ended") throw unauthenticated("Session has ended; log in again");
+  if (result === "unknown") throw unauthenticated("INVALID_TOKEN", "Invalid refresh token");
+  if (result === "reused") throw unauthenticated("SESSION_REVOKED", "Refresh token was already used; the session has been revoked");
+  if ("ended" in result) throw unauthenticated(result.ended);
   return issueTokens(deps, result.user, result.sessionId, result.refreshToken);
 }
 
@@ -199,7 +197,8 @@ export async function logout(deps: Pick<Deps, "db">, refreshToken: string, meta:
     }
     return "ok" as const;
   });
-  if (result !== "ok") throw unauthenticated("Invalid refresh token");
+  if (result === "unknown") throw unauthenticated("INVALID_TOKEN", "Invalid refresh token");
+  if (result === "reused") throw unauthenticated("SESSION_REVOKED", "Refresh token was already used; the session has been revoked");
   return true;
 }
 

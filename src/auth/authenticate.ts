@@ -14,16 +14,16 @@ const BEARER = /^Bearer ([A-Za-z0-9_\-.]+)$/i;
 /**
  * From an Authorization header to the caller: the access token's signature and claims, then its session
  * and user read from the database (role and status too), so a logout, deactivation or role change acts
- * at the next request. Throws UNAUTHENTICATED for a missing, malformed, forged, expired or revoked token
- * and for an inactive or deleted user.
+ * at the next request. Throws UNAUTHENTICATED with its reason: NO_TOKEN, INVALID_TOKEN (malformed or
+ * forged), TOKEN_EXPIRED, SESSION_REVOKED, ACCOUNT_INACTIVE (an inactive or deleted user).
  */
 export async function authenticate(deps: Pick<Deps, "db" | "tokens">, authorization: string | undefined): Promise<Viewer> {
-  if (!authorization) throw unauthenticated("Authentication required: send Authorization: Bearer <accessToken>");
+  if (!authorization) throw unauthenticated("NO_TOKEN");
   const token = BEARER.exec(authorization.trim())?.[1];
-  if (!token) throw unauthenticated("Malformed Authorization header: expected Bearer <accessToken>");
+  if (!token) throw unauthenticated("INVALID_TOKEN", "Malformed Authorization header: expected Bearer <accessToken>");
   const claims = await deps.tokens.verifyAccessToken(token);
   const live = await loadLiveSession(deps.db, claims.sessionId, claims.userId);
-  if (!live) throw unauthenticated("Session is no longer valid; log in again");
+  if ("ended" in live) throw unauthenticated(live.ended);
   if (live.stale) await touchSession(deps.db, live.sessionId);
   return { user: live.user, sessionId: live.sessionId };
 }

@@ -122,16 +122,26 @@ export interface LiveSession {
   user: UserRow;
 }
 
+/** Why a session cannot be used: the reason of the UNAUTHENTICATED that answers it. */
+export type EndedSession = { ended: "ACCOUNT_INACTIVE" | "SESSION_REVOKED" };
+
+/** An inactive or deleted user outranks a revoked session: deactivation revokes the sessions too. */
+function whyEnded(row: { user: UserRow; live: boolean }): EndedSession["ended"] | null {
+  if (!row.user.isActive || row.user.deletedAt) return "ACCOUNT_INACTIVE";
+  if (!row.live) return "SESSION_REVOKED";
+  return null;
+}
+
 /**
  * Continues a session after its refresh token was consumed: checks the session and its user are still
- * good, issues the next refresh token and slides the expiry. Returns null when the session cannot go on.
+ * good, issues the next refresh token and slides the expiry. Says why when the session cannot go on.
  */
 export async function continueSession(
   tx: Tx,
   refreshTtl: number,
   sessionId: string,
   meta: RequestMeta,
-): Promise<(LiveSession & { refreshToken: string }) | null> {
+): Promise<(LiveSession & { refreshToken: string }) | EndedSession> {
   const [row] = await tx
     .select({ user: users, live: sql<boolean>`${sessions.revokedAt} is null and ${sessions.expiresAt} > now()` })
     .from(sessions)
@@ -139,7 +149,9 @@ export async function continueSession(
     .where(eq(sessions.id, sessionId))
     .for("update", { of: sessions })
     .limit(1);
-  if (!row || !row.live || !row.user.isActive || row.user.deletedAt) return null;
+  if (!row) return { ended: "SESSION_REVOKED" };
+  const ended = whyEnded(row);
+  if (ended) return { ended };
 
   const refreshToken = generateOpaqueToken();
   await tx.insert(refreshTokens).values({ tokenHash: hashToken(refreshToken), sessionId });
@@ -181,14 +193,17 @@ const liveSessionQueries = new WeakMap<Db, ReturnType<typeof prepareLiveSession>
 
 /**
  * The per-request check behind every @auth field: one indexed query (sessions primary key joined to
- * users primary key) that also says whether the session is live. Returns null for a revoked or expired
- * session, an inactive or deleted user, or a session that is not this user's.
+ * users primary key) that also says whether the session is live. When the session cannot be used it
+ * says why, from the same row: ACCOUNT_INACTIVE for an inactive or deleted user, SESSION_REVOKED for a
+ * revoked or expired session or one that is not this user's (no row).
  */
-export async function loadLiveSession(db: Db, sessionId: string, userId: string): Promise<(LiveSession & { stale: boolean }) | null> {
+export async function loadLiveSession(db: Db, sessionId: string, userId: string): Promise<(LiveSession & { stale: boolean }) | EndedSession> {
   let query = liveSessionQueries.get(db);
   if (!query) liveSessionQueries.set(db, (query = prepareLiveSession(db)));
   const [row] = await query.execute({ sessionId, userId });
-  if (!row || !row.live || !row.user.isActive || row.user.deletedAt) return null;
+  if (!row) return { ended: "SESSION_REVOKED" };
+  const ended = whyEnded(row);
+  if (ended) return { ended };
   return { sessionId, user: row.user, stale: row.stale };
 }
 

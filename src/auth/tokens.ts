@@ -50,15 +50,17 @@ export async function createTokenService(jwt: Config["jwt"]): Promise<TokenServi
         const userId = payload.sub;
         const sessionId = payload["sid"];
         if (typeof userId !== "string" || typeof sessionId !== "string" || !UUID_RE.test(userId) || !UUID_RE.test(sessionId)) {
-          throw unauthenticated("Invalid access token");
+          throw unauthenticated("INVALID_TOKEN");
         }
         const claims = { userId, sessionId };
         // jose required exp: past it the token goes through jose again, which says "expired".
         verified.set(token, { claims, expiresAtMs: payload.exp! * 1000 });
         return claims;
       } catch (err) {
-        if (err instanceof joseErrors.JWTExpired) throw unauthenticated("Access token expired");
-        if (err instanceof joseErrors.JOSEError) throw unauthenticated("Invalid access token");
+        // jose checks the signature before the claims: JWTExpired means a token we signed, past its exp,
+        // the one answer a client meets by refreshing. A forged one with an old exp is INVALID_TOKEN.
+        if (err instanceof joseErrors.JWTExpired) throw unauthenticated("TOKEN_EXPIRED");
+        if (err instanceof joseErrors.JOSEError) throw unauthenticated("INVALID_TOKEN");
         throw err;
       }
     },

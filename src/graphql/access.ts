@@ -30,7 +30,11 @@ export function accessDirectives(role: GraphQLEnumType): GraphQLDirective[] {
   return [
     new GraphQLDirective({
       name: "auth",
-      description: "Only an authenticated caller with at least this role may use the field.",
+      description:
+        "Only an authenticated caller with at least this role may use the field. Otherwise the field fails with " +
+        "UNAUTHENTICATED and extensions.reason: NO_TOKEN (no Authorization header), INVALID_TOKEN (malformed or forged), " +
+        "TOKEN_EXPIRED (refresh, then retry), SESSION_REVOKED (log in again), ACCOUNT_INACTIVE (deactivated or deleted); " +
+        "or with FORBIDDEN when the role is not enough.",
       locations: [DirectiveLocation.FIELD_DEFINITION],
       args: {
         requires: {

@@ -1,22 +1,107 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { unwrapResolverError } from "@apollo/server/errors";
-import type { GraphQLFormattedError } from "graphql";
+import {
+  GraphQLError,
+  Kind,
+  ProvidedRequiredArgumentsRule,
+  ValuesOfCorrectTypeRule,
+  validate,
+  visit,
+  type ASTNode,
+  type DocumentNode,
+  type GraphQLFormattedError,
+} from "graphql";
 import { isDatabaseUnavailable } from "../db/errors.js";
 import { AppError, ErrorCode, type FieldError } from "../errors.js";
 import { safeError } from "../lib/safe-error.js";
 import type { Context } from "./context.js";
 import { loggedOperationName } from "./operation-label.js";
 
-/** Errors that graphql-js and Apollo raise about the request itself, before any resolver runs. */
-const REQUEST_ERROR_CODES = new Set([
-  "GRAPHQL_PARSE_FAILED",
-  "GRAPHQL_VALIDATION_FAILED",
-  "BAD_USER_INPUT",
-  "BAD_REQUEST",
-  "OPERATION_RESOLUTION_FAILURE",
-  "PERSISTED_QUERY_NOT_FOUND",
-  "PERSISTED_QUERY_NOT_SUPPORTED",
+/**
+ * Errors that graphql-js and Apollo raise about the request itself, before any resolver runs. Each
+ * keeps Apollo's code (API.md §6) but BAD_USER_INPUT, which gains `fields`.
+ */
+const REQUEST_ERROR_CODES = new Set<string>([
+  ErrorCode.GRAPHQL_PARSE_FAILED,
+  ErrorCode.GRAPHQL_VALIDATION_FAILED,
+  ErrorCode.BAD_USER_INPUT,
+  ErrorCode.BAD_REQUEST,
+  ErrorCode.OPERATION_RESOLUTION_FAILURE,
+  ErrorCode.PERSISTED_QUERY_NOT_FOUND,
+  ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED,
 ]);
+
+/**
+ * The graphql-js validation errors that are about an argument's value (a literal of the wrong type, an
+ * unknown input field, a missing required argument or input field) rather than the document's shape.
+ * Apollo reports them as GRAPHQL_VALIDATION_FAILED; we answer BAD_USER_INPUT, as for the same value
+ * sent in a variable, so a client handles a bad value one way wherever it wrote it. Kept by the AST
+ * node each is about (Apollo's ValidationError keeps the nodes, not always the error it wraps): the
+ * message without suggestions, and the argument and input-field names down to the node.
+ */
+const argumentValueErrors = new WeakMap<ASTNode, Array<{ message: string; path: readonly string[] }>>();
+const ARGUMENT_VALUE_RULES = [ValuesOfCorrectTypeRule, ProvidedRequiredArgumentsRule];
+
+/** The argument and input-field names from the operation down to each of `targets`. */
+function argumentPaths(document: DocumentNode, targets: ReadonlySet<ASTNode>): Map<ASTNode, string[]> {
+  const paths = new Map<ASTNode, string[]>();
+  const names: string[] = [];
+  visit(document, {
+    enter(node) {
+      if (node.kind === Kind.ARGUMENT || node.kind === Kind.OBJECT_FIELD) names.push(node.name.value);
+      if (targets.has(node)) paths.set(node, [...names]);
+    },
+    leave(node) {
+      if (node.kind === Kind.ARGUMENT || node.kind === Kind.OBJECT_FIELD) names.pop();
+    },
+  });
+  return paths;
+}
+
+/**
+ * Notes the argument-value errors of a failed validation, for formatError. Apollo keeps no note of
+ * which rule reported what, so the two rules run again over the same document (only when validation
+ * failed: a valid document costs nothing more).
+ */
+export function argumentValueErrorsPlugin(): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async validationDidStart({ schema, document }) {
+          // Apollo does not await this hook: everything below runs before the errors are formatted.
+          return async (errors) => {
+            if (!errors?.length) return;
+            const own = validate(schema, document, ARGUMENT_VALUE_RULES).filter((e) => e.nodes?.[0]);
+            if (own.length === 0) return;
+            const paths = argumentPaths(document, new Set(own.map((e) => e.nodes![0]!)));
+            for (const error of own) {
+              const node = error.nodes![0]!;
+              const noted = argumentValueErrors.get(node) ?? [];
+              noted.push({ message: withoutSuggestions(error.message), path: paths.get(node) ?? [] });
+              argumentValueErrors.set(node, noted);
+            }
+          };
+        },
+      };
+    },
+  };
+}
+
+/**
+ * The field of an argument-value error, or null when `error` is not one. The AST path names the
+ * argument and input fields down to the bad value; an error about something missing sits on the
+ * node that lacks it (the field, directive or input object), and its message names what is missing.
+ */
+function argumentValueFields(error: unknown, message: string): FieldError[] | null {
+  const node = error instanceof GraphQLError ? error.nodes?.[0] : undefined;
+  // Compared without suggestions: Apollo's own plugin may have cut them from this error already.
+  const noted = node && argumentValueErrors.get(node)?.find((e) => e.message === withoutSuggestions(message));
+  if (!node || !noted) return null;
+  const missing =
+    node.kind === Kind.FIELD || node.kind === Kind.DIRECTIVE || node.kind === Kind.OBJECT ? (fieldsFromRequestError(message)[0]?.field ?? null) : null;
+  const field = [...noted.path, ...(missing ? [missing] : [])].join(".");
+  return field ? [{ field, message }] : [];
+}
 
 /** Best effort: which argument or input field a graphql-js coercion message is about. */
 export function fieldsFromRequestError(message: string): FieldError[] {
@@ -47,9 +132,11 @@ function classify(formatted: GraphQLFormattedError, error: unknown): "app" | "un
 }
 
 /**
- * The one error layer (API.md §3). AppErrors pass through with a timestamp; request errors become
- * BAD_USER_INPUT with the fields graphql-js named; an unreachable database is SERVICE_UNAVAILABLE;
- * anything else is INTERNAL_SERVER_ERROR with a generic message (the logging plugin has logged it).
+ * The one error layer (API.md §3). AppErrors pass through with a timestamp; request errors keep
+ * Apollo's code (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, BAD_REQUEST, …), except that a bad
+ * argument value is BAD_USER_INPUT with the fields graphql-js named; an unreachable database is
+ * SERVICE_UNAVAILABLE; anything else is INTERNAL_SERVER_ERROR with a generic message (the logging
+ * plugin has logged it).
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown, options: FormatOptions = {}): GraphQLFormattedError {
   const timestamp = new Date().toISOString();
@@ -67,16 +154,10 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, op
       };
     case "request": {
       const message = options.hideSuggestions ? withoutSuggestions(formatted.message) : formatted.message;
-      return {
-        message,
-        ...where,
-        extensions: {
-          code: ErrorCode.BAD_USER_INPUT,
-          reason: formatted.extensions?.["code"],
-          fields: fieldsFromRequestError(message),
-          timestamp,
-        },
-      };
+      const code = formatted.extensions?.["code"] as string;
+      const fields = argumentValueFields(error, message) ?? (code === ErrorCode.BAD_USER_INPUT ? fieldsFromRequestError(message) : null);
+      if (fields) return { message, ...where, extensions: { code: ErrorCode.BAD_USER_INPUT, fields, timestamp } };
+      return { message, ...where, extensions: { code, timestamp } };
     }
     case "internal":
       return {

@@ -116,7 +116,8 @@ export async function changePassword(
     await queuePasswordChangedNotice(tx, deps.config, updated);
     return { user: { ...updated, pendingEmail: null }, ...session };
   });
-  if (!result) throw unauthenticated("Session is no longer valid; log in again");
+  // The UPDATE found the account gone or deactivated since this request authenticated.
+  if (!result) throw unauthenticated("ACCOUNT_INACTIVE");
   deps.outbox.notify();
   return issueTokens(deps, result.user, result.sessionId, result.refreshToken);
 }
@@ -131,7 +132,7 @@ export async function deactivateMe(deps: Pick<Deps, "db">, me: UserRow, confirm:
     await lockAdminInvariant(tx);
     // Re-read under lock: an admin may have deactivated this account since the request began.
     const current = await lockUserById(tx, me.id);
-    if (!current || !current.isActive || current.deletedAt) throw unauthenticated("Session is no longer valid; log in again");
+    if (!current || !current.isActive || current.deletedAt) throw unauthenticated("ACCOUNT_INACTIVE");
     if (isActiveAdmin(current) && !(await otherActiveAdminExists(tx, [me.id]))) {
       throw forbidden("You are the last active admin: make another admin before deactivating your account");
     }

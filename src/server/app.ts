@@ -7,7 +7,7 @@ import cors from "cors";
 import express, { type ErrorRequestHandler, type Express, type Request } from "express";
 import { ErrorCode } from "../errors.js";
 import { createContext, type Context } from "../graphql/context.js";
-import { errorLoggingPlugin, formatError } from "../graphql/errors.js";
+import { argumentValueErrorsPlugin, errorLoggingPlugin, formatError } from "../graphql/errors.js";
 import { QUERY_LIMITS, hardening } from "../graphql/hardening.js";
 import { requestLogPlugin } from "../graphql/request-log.js";
 import { buildGatehouseSchema } from "../graphql/schema.js";
@@ -48,6 +48,7 @@ export async function createApp(deps: Deps): Promise<App> {
     parseOptions: { maxTokens: QUERY_LIMITS.maxTokens },
     plugins: [
       ...guard.plugins,
+      argumentValueErrorsPlugin(),
       requestLogPlugin(),
       errorLoggingPlugin(),
       config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
@@ -149,11 +150,8 @@ export async function createApp(deps: Deps): Promise<App> {
       errors: [
         {
           message,
-          extensions: {
-            code: status === 500 ? ErrorCode.INTERNAL_SERVER_ERROR : ErrorCode.BAD_USER_INPUT,
-            fields: [],
-            timestamp: new Date().toISOString(),
-          },
+          // The request never reached GraphQL: Apollo's BAD_REQUEST, as for its own HTTP-level refusals.
+          extensions: { code: status === 500 ? ErrorCode.INTERNAL_SERVER_ERROR : ErrorCode.BAD_REQUEST, timestamp: new Date().toISOString() },
         },
       ],
     });
