@@ -58,10 +58,15 @@ function npmStart(dir: string, env: Record<string, string>): Promise<NpmStart> {
   );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 45_000);
+    let ready = false;
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
+      // Output keeps coming after "ready" (request and shutdown lines): look for the server's pid once only,
+      // while npm's child is surely alive, never again after it has gone.
+      if (ready) return;
       const m = /"port":(\d+)[^\n]*Gatehouse ready/.exec(out);
       if (!m) return;
+      ready = true;
       clearTimeout(timer);
       const children = execFileSync("ps", ["-o", "pid=", "--ppid", String(npm.pid)], { encoding: "utf8" }).trim().split(/\s+/);
       resolve({ npm, port: Number(m[1]), serverPid: Number(children[0]), output: () => out, exited });
