@@ -12,13 +12,21 @@ const root = join(import.meta.dirname, "../..");
  */
 export function buildTree(prefix = "gatehouse-built-"): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  copyFileSync(join(root, "package.json"), join(dir, "package.json"));
-  symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
-  symlinkSync(join(root, "drizzle"), join(dir, "drizzle"));
-  execFileSync(
-    join(root, "node_modules/.bin/tsc"),
-    ["-p", join(root, "tsconfig.build.json"), "--outDir", join(dir, "dist"), "--tsBuildInfoFile", join(dir, "dist/.tsbuildinfo")],
-    { stdio: "pipe" },
-  );
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    copyFileSync(join(root, "package.json"), join(dir, "package.json"));
+    symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
+    symlinkSync(join(root, "drizzle"), join(dir, "drizzle"));
+    execFileSync(
+      join(root, "node_modules/.bin/tsc"),
+      ["-p", join(root, "tsconfig.build.json"), "--outDir", join(dir, "dist"), "--tsBuildInfoFile", join(dir, "dist/.tsbuildinfo")],
+      { stdio: "pipe" },
+    );
+  } catch (err) {
+    // A failed build leaves nothing behind; the compiler's own output says why it failed.
+    remove();
+    const output = (err as { stdout?: Buffer }).stdout?.toString() ?? "";
+    throw new Error(`the build failed:\n${output}`, { cause: err });
+  }
+  return { dir, remove };
 }
