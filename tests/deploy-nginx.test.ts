@@ -7,131 +7,41 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { accessSync, chmodSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request, Agent, type IncomingHttpHeaders } from "node:http";
-import { connect, createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { Agent } from "node:http";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildTree } from "./support/built-tree.js";
 import { backend, createPostgresDatabase } from "./support/database.js";
 import { LOGIN, REGISTER } from "./support/flows.js";
+import {
+  call as callAt,
+  findExecutable,
+  freePort,
+  nginxPrefix,
+  outcome,
+  startNginx,
+  waitUntil,
+  type Call,
+  type NginxPrefix,
+  type Reply,
+  type RunningNginx,
+} from "./support/nginx.js";
 import { STRONG_PASSWORD, TEST_JWT_SECRET, uniqueEmail } from "./support/server.js";
 
-const SITE = join(import.meta.dirname, "../examples/deploy/nginx.conf");
 const METRICS_TOKEN = "metrics-token-that-is-at-least-32-bytes-long";
 
-function findNginx(): string | undefined {
-  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/local/sbin"];
-  for (const dir of dirs) {
-    try {
-      accessSync(join(dir, "nginx"), constants.X_OK);
-      return join(dir, "nginx");
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-const nginxBin = findNginx();
+const nginxBin = findExecutable("nginx");
 const skipReason = !nginxBin
   ? "nginx is not installed (.ci/run installs it)"
   : backend !== "postgres" || !process.env.TEST_REDIS_URL
     ? "needs the PostgreSQL backend with Redis (TEST_DATABASE_URL and TEST_REDIS_URL)"
     : undefined;
 
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-  json: { data?: Record<string, unknown> | null; errors?: Array<{ message: string; extensions: { code: string } }> };
-}
-
-interface Call {
-  path?: string;
-  method?: string;
-  body?: string | Record<string, unknown>;
-  headers?: Record<string, string>;
-  /** The client's own loopback address (127.0.0.2, …): what nginx sees as $remote_addr. */
-  from?: string;
-  agent?: Agent;
-}
-
 let nginxPort = 0;
-
-/** One HTTP request to nginx. */
-function call({ path = "/graphql", method = "POST", body, headers = {}, from, agent }: Call): Promise<Reply> {
-  const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port: nginxPort,
-        path,
-        method,
-        localAddress: from,
-        agent: agent ?? false,
-        headers: { ...(payload !== undefined ? { "content-type": "application/json" } : {}), ...headers },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => (text += chunk));
-        res.on("end", () => {
-          let json: Reply["json"] = {};
-          try {
-            json = JSON.parse(text) as Reply["json"];
-          } catch {
-            // not JSON: the test looks at text
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(payload);
-  });
-}
-
-const gql = (query: string, variables?: Record<string, unknown>, options: Omit<Call, "body"> = {}) =>
+const call = (options: Omit<Call, "port">) => callAt({ ...options, port: nginxPort });
+const gql = (query: string, variables?: Record<string, unknown>, options: Omit<Call, "port" | "body"> = {}) =>
   call({ ...options, body: { query, variables } });
-
-const outcome = (r: Reply) => (r.json.errors?.length ? r.json.errors[0]!.extensions.code : r.status === 200 && r.json.data ? "OK" : `HTTP ${r.status}`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function waitUntil(check: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const poll = async () => {
-      if (await check()) return resolve();
-      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(() => void poll(), 50);
-    };
-    void poll();
-  });
-}
-
-const accepts = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 
 interface Instance {
   port: number;
@@ -142,10 +52,9 @@ interface Instance {
 
 describe.skipIf(skipReason !== undefined)(`nginx in front of two instances${skipReason ? ` (skipped: ${skipReason})` : ""}`, () => {
   let tree: ReturnType<typeof buildTree>;
-  let prefix: string;
+  let prefix: NginxPrefix;
   let db: { url: string; drop: () => Promise<void> };
-  let nginx: ChildProcess;
-  let nginxOutput = "";
+  let nginx: RunningNginx;
   const instances: Instance[] = [];
   let env: Record<string, string>;
 
@@ -169,37 +78,20 @@ describe.skipIf(skipReason !== undefined)(`nginx in front of two instances${skip
     });
   }
 
-  const accessLog = () => readFileSync(join(prefix, "access.log"), "utf8");
+  const accessLog = () => readFileSync(join(prefix.dir, "access.log"), "utf8");
 
   beforeAll(async () => {
     tree = buildTree("gatehouse-deploy-");
     db = await createPostgresDatabase();
-    prefix = mkdtempSync(join(tmpdir(), "gatehouse-nginx-"));
-    // nginx started as root runs its workers as nobody: they must be able to enter the prefix.
-    chmodSync(prefix, 0o755);
     const [portA, portB, listen] = await Promise.all([freePort(), freePort(), freePort()]);
     nginxPort = listen;
-
-    // The shipped site file, with exactly these substitutions; each must match once, or the file
-    // changed under the test and the test says so instead of running something else.
-    let site = readFileSync(SITE, "utf8");
-    const substitutions: Array<[string, string]> = [
+    // The shipped site file with these substitutions only.
+    prefix = nginxPrefix((dir) => [
       ["server 127.0.0.1:4001 ", `server 127.0.0.1:${portA} `],
       ["server 127.0.0.1:4002 ", `server 127.0.0.1:${portB} `],
-      ["    listen 80;\n    # listen [::]:80;\n    server_name api.example.com;", `    listen 127.0.0.1:${listen};\n    server_name api.example.com;`],
-      ["/var/log/nginx/gatehouse.access.log", join(prefix, "access.log")],
-    ];
-    for (const [from, to] of substitutions) {
-      expect(site.split(from).length - 1, `examples/deploy/nginx.conf should contain ${JSON.stringify(from)} once`).toBe(1);
-      site = site.replace(from, to);
-    }
-    writeFileSync(join(prefix, "gatehouse.conf"), site);
-    // What /etc/nginx/nginx.conf provides around a site file, with every path in the prefix.
-    const paths = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((p) => `  ${p}_temp_path ${join(prefix, p)};`).join("\n");
-    writeFileSync(
-      join(prefix, "nginx.conf"),
-      `worker_processes 1;\nevents { worker_connections 1024; }\nhttp {\n${paths}\n  access_log off;\n  include ${join(prefix, "gatehouse.conf")};\n}\n`,
-    );
+      ["    listen 80;\n    server_name api.example.com;", `    listen 127.0.0.1:${listen};\n    server_name api.example.com;`],
+      ["/var/log/nginx/gatehouse.access.log", join(dir, "access.log")],
+    ]);
 
     env = {
       PATH: process.env.PATH ?? "",
@@ -221,31 +113,16 @@ describe.skipIf(skipReason !== undefined)(`nginx in front of two instances${skip
     };
     instances.push(...(await Promise.all([startInstance(portA), startInstance(portB)])));
 
-    nginx = spawn(
-      nginxBin!,
-      ["-p", prefix, "-c", join(prefix, "nginx.conf"), "-g", `daemon off; pid ${join(prefix, "nginx.pid")}; error_log ${join(prefix, "error.log")} info;`],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    nginx.stdout!.on("data", (c: Buffer) => (nginxOutput += c.toString()));
-    nginx.stderr!.on("data", (c: Buffer) => (nginxOutput += c.toString()));
-    await waitUntil(async () => {
-      if (nginx.exitCode !== null) throw new Error(`nginx exited with ${nginx.exitCode}:\n${nginxOutput}`);
-      return accepts(listen);
-    }, "nginx to listen");
+    nginx = await startNginx(nginxBin!, prefix, listen);
   }, 180_000);
 
   afterAll(async () => {
-    if (nginx && nginx.exitCode === null) {
-      const gone = new Promise((r) => nginx.once("exit", r));
-      nginx.kill("SIGQUIT");
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
-      if (nginx.exitCode === null) nginx.kill("SIGKILL");
-    }
+    await nginx?.stop();
     for (const i of instances) if (i.child.exitCode === null) i.child.kill("SIGKILL");
     await Promise.all(instances.map((i) => i.exited));
     await db?.drop();
     tree?.remove();
-    if (prefix) rmSync(prefix, { recursive: true, force: true });
+    prefix?.remove();
   }, 60_000);
 
   const register = (from: string, headers: Record<string, string> = {}) =>

@@ -8,27 +8,16 @@
 import { spawnSync } from "node:child_process";
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backend } from "./support/database.js";
+import { findExecutable } from "./support/nginx.js";
 
 const DEPLOY = join(import.meta.dirname, "../examples/deploy");
 /** src/server/main.ts: the app's whole shutdown deadline (10 s grace + 5 s). */
 const APP_SHUTDOWN_DEADLINE_S = 15;
 
-function findBinary(name: string): string | undefined {
-  for (const dir of [...(process.env.PATH ?? "").split(delimiter), "/usr/bin", "/bin"]) {
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return join(dir, name);
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-const analyze = findBinary("systemd-analyze");
+const analyze = findExecutable("systemd-analyze");
 
 // One backend is enough: nothing here touches a database.
 describe.skipIf(!analyze || backend !== "pglite")(
