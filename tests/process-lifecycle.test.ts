@@ -5,35 +5,25 @@
  * (the repository's package.json, drizzle/ and node_modules), so the test never touches dist/.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildTree } from "./support/built-tree.js";
 import { backend, createPostgresDatabase } from "./support/database.js";
 import { startStallingProxy, type StallingProxy } from "./support/stalling-proxy.js";
 import { TEST_JWT_SECRET } from "./support/server.js";
 
-const root = join(import.meta.dirname, "..");
 /** main.ts: the 10 s HTTP grace period plus 5 s for the rest. */
 const SHUTDOWN_DEADLINE_MS = 15_000;
 
-let tree: string | undefined;
+let tree: ReturnType<typeof buildTree> | undefined;
 
-/** A throwaway package tree with its own build, made once per file and only when a test needs it. */
+/** The built tree, made once per file and only when a test needs it. */
 function builtTree(): string {
-  if (tree) return tree;
-  const dir = mkdtempSync(join(tmpdir(), "gatehouse-start-"));
-  copyFileSync(join(root, "package.json"), join(dir, "package.json"));
-  symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
-  symlinkSync(join(root, "drizzle"), join(dir, "drizzle"));
-  execFileSync(
-    join(root, "node_modules/.bin/tsc"),
-    ["-p", join(root, "tsconfig.build.json"), "--outDir", join(dir, "dist"), "--tsBuildInfoFile", join(dir, "dist/.tsbuildinfo")],
-    { stdio: "pipe" },
-  );
-  tree = dir;
-  return dir;
+  tree ??= buildTree("gatehouse-start-");
+  return tree.dir;
 }
 
 interface NpmStart {
@@ -100,9 +90,7 @@ function portAccepts(port: number): Promise<boolean> {
   });
 }
 
-afterAll(() => {
-  if (tree) rmSync(tree, { recursive: true, force: true });
-});
+afterAll(() => tree?.remove());
 
 describe.skipIf(backend !== "pglite")("npm start and SIGTERM (embedded database)", () => {
   let dataDir: string;

@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { ConfigError, loadConfig } from "../config.js";
 import { createLogger } from "../lib/logger.js";
 import { safeError } from "../lib/safe-error.js";
@@ -41,7 +41,9 @@ async function main(): Promise<void> {
   const { app, stop } = await createApp(deps);
   deps.outbox.start();
 
-  const server = createServer(app);
+  const server = createServer();
+  const drain = keepAliveDrain(server);
+  server.on("request", app);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, resolve);
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
     }
     stoppingSince = Date.now();
     logger.info({ signal }, "shutting down");
+    drain.start();
     // Each step says what it waits for, so a shutdown that overruns can name the culprit.
     const waiting = new Set<string>();
     let clean = true;
@@ -116,6 +119,34 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", (s) => void shutdown(s));
   process.on("SIGINT", (s) => void shutdown(s));
+}
+
+/**
+ * Ends keep-alive connections as their requests finish once shutdown has begun. Node's server.close()
+ * stops accepting and ends idle connections, but a connection busy at that moment stays open after its
+ * response and keeps serving whatever arrives on it: a proxy that pools connections (nginx `keepalive`)
+ * keeps sending requests to the stopping instance until the grace period cuts them off. With
+ * "Connection: close" on every response from then on, the proxy learns from the response itself that
+ * the connection ends, opens a new one, is refused and uses another instance.
+ */
+function keepAliveDrain(server: Server): { start(): void } {
+  let draining = false;
+  const inFlight = new Set<ServerResponse>();
+  // Registered before the app's own listener, so it runs before any handler can answer.
+  server.on("request", (_req: IncomingMessage, res: ServerResponse) => {
+    if (draining) {
+      res.setHeader("Connection", "close");
+      return;
+    }
+    inFlight.add(res);
+    res.once("close", () => inFlight.delete(res));
+  });
+  return {
+    start() {
+      draining = true;
+      for (const res of inFlight) if (!res.headersSent) res.setHeader("Connection", "close");
+    },
+  };
 }
 
 main().catch((err: unknown) => {
