@@ -128,7 +128,8 @@ describe("REFRESH_REUSE_INTERVAL", () => {
   });
 
   // PGlite runs one statement at a time, so there the presentations cannot race.
-  it.runIf(backend === "postgres")("lets 6 simultaneous presentations of one token all through, in one session; after the window a seventh revokes (PostgreSQL)", async () => {
+  const concurrent = "lets 6 simultaneous presentations of one token all through, in one session; after the window a seventh revokes (PostgreSQL)";
+  it.runIf(backend === "postgres")(concurrent, async () => {
     const u: TestUser = await signUp(t);
     const results = await Promise.all(Array.from({ length: 6 }, () => refresh(u.refreshToken)));
     const pairs = results.map(pairOf);

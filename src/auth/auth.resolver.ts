@@ -3,11 +3,12 @@ import { notFound } from "../errors.js";
 import { Auth, Public } from "../graphql/access.js";
 import { RateLimit } from "../graphql/rate-limit.js";
 import type { Context } from "../graphql/context.js";
+import { clearRefreshCookie, deliverTokens, resolveRefreshToken, wantsCookieTransport } from "../graphql/token-transport.js";
 import { parseId } from "../lib/validation.js";
 import { User } from "../users/user.types.js";
 import { toUserView } from "../users/user.view.js";
 import { AuthPayload, LoginInput, RegisterInput, Session } from "./auth.types.js";
-import { toAuthPayloadView, toSessionView } from "./auth.view.js";
+import { toSessionView } from "./auth.view.js";
 import { login, logout, logoutAll, refreshTokens, register } from "./auth.service.js";
 import { listLiveSessions, revokeOwnSession } from "./sessions.service.js";
 
@@ -25,24 +26,48 @@ export class AuthResolver {
   // all addresses (distributed guessing) is the service's: it counts only attempts that reach a password
   // check and spares the account's known addresses. No lockout: the windows roll.
   @RateLimit({ limit: "login", per: ["ip", "email"] }, { limit: "loginIp", per: ["ip"] })
-  @Mutation(() => AuthPayload, { description: "Opens a session. Unknown email and wrong password give the same error." })
+  @Mutation(() => AuthPayload, {
+    description:
+      "Any caller. Opens a session. Unknown email and wrong password give the same error. With the header " +
+      "X-Auth-Transport: cookie the refresh token is set as the httpOnly gh_refresh cookie and refreshToken is null.",
+  })
   async login(@Arg("input", () => LoginInput) input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return toAuthPayloadView(await login(ctx.deps, input, ctx.meta));
+    return deliverTokens(ctx, await login(ctx.deps, input, ctx.meta));
   }
 
   @Public()
   @RateLimit({ limit: "refreshToken", per: ["ip"] })
   @Mutation(() => AuthPayload, {
-    description: "Exchanges a refresh token for a new pair. Each refresh token works once; reusing one revokes its session.",
+    description:
+      "Any caller holding a refresh token. Exchanges it for a new pair in the same session. A token presented " +
+      "again within REFRESH_REUSE_INTERVAL of its first use gets a pair too (two tabs at once); any later reuse " +
+      "revokes the session. Without the argument the gh_refresh cookie is used, and the new refresh token goes " +
+      "back into it; such a cookie call from a browser Origin that is neither allowed nor the API's own is FORBIDDEN.",
   })
-  async refreshToken(@Arg("refreshToken", () => String) refreshToken: string, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return toAuthPayloadView(await refreshTokens(ctx.deps, refreshToken, ctx.meta));
+  async refreshToken(
+    @Arg("refreshToken", () => String, { nullable: true, description: "The refresh token; omit it to use the gh_refresh cookie." })
+    refreshToken: string | null | undefined,
+    @Ctx() ctx: Context,
+  ): Promise<AuthPayload> {
+    const presented = resolveRefreshToken(ctx, refreshToken);
+    return deliverTokens(ctx, await refreshTokens(ctx.deps, presented.token, ctx.meta), { fromCookie: presented.fromCookie });
   }
 
   @Public()
-  @Mutation(() => Boolean, { description: "Ends the session that the refresh token belongs to." })
-  logout(@Arg("refreshToken", () => String) refreshToken: string, @Ctx() ctx: Context): Promise<boolean> {
-    return logout(ctx.deps, refreshToken, ctx.meta);
+  @Mutation(() => Boolean, {
+    description:
+      "Any caller holding a refresh token. Ends the session it belongs to. Without the argument the gh_refresh " +
+      "cookie is used (FORBIDDEN from a foreign browser Origin, as for refreshToken), and the cookie is cleared.",
+  })
+  logout(
+    @Arg("refreshToken", () => String, { nullable: true, description: "The refresh token; omit it to use the gh_refresh cookie." })
+    refreshToken: string | null | undefined,
+    @Ctx() ctx: Context,
+  ): Promise<boolean> {
+    const presented = resolveRefreshToken(ctx, refreshToken);
+    // Cleared whatever the outcome: a dead or unknown cookie is of no use to the browser either.
+    if (presented.fromCookie || wantsCookieTransport(ctx)) clearRefreshCookie(ctx);
+    return logout(ctx.deps, presented.token, ctx.meta);
   }
 
   @Auth()
