@@ -29,6 +29,15 @@ export interface Config {
     /** Seconds. */
     readonly refreshTtl: number;
   };
+  /** Seconds after its first use during which a refresh token still gets a fresh pair (0: never). */
+  readonly refreshReuseInterval: number;
+  /** The gh_refresh cookie of the cookie transport (API.md §6). */
+  readonly cookie: {
+    /** COOKIE_DOMAIN; unset: a host-only cookie. */
+    readonly domain: string | undefined;
+    /** COOKIE_SAMESITE; "none" always goes with Secure. */
+    readonly sameSite: "lax" | "strict" | "none";
+  };
   /**
    * Root of the keys that encrypt data at rest (lib/sealed.ts derives one key per purpose from it):
    * ENCRYPTION_SECRET, else derived from JWT_SECRET under a label of its own.
@@ -136,6 +145,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       accessTtl: v.ACCESS_TOKEN_TTL,
       refreshTtl: v.REFRESH_TOKEN_TTL,
     },
+    refreshReuseInterval: v.REFRESH_REUSE_INTERVAL,
+    cookie: { domain: v.COOKIE_DOMAIN, sameSite: v.COOKIE_SAMESITE },
     // Optional for now: without it, changing JWT_SECRET also makes queued email bodies unreadable.
     encryptionSecret: v.ENCRYPTION_SECRET ?? deriveSecret(secret, "gatehouse encryption secret from JWT_SECRET v1"),
     appBaseUrl: v.APP_BASE_URL,

@@ -18,7 +18,7 @@ const bool = (defaultValue?: boolean) =>
       .transform((v) => (v === undefined ? defaultValue : ["true", "1", "yes", "on"].includes(v))),
   );
 
-const duration = (fallback: string) =>
+const duration = (fallback: string, { allowZero = false } = {}) =>
   z.preprocess(
     blankToUndefined,
     z
@@ -27,8 +27,9 @@ const duration = (fallback: string) =>
       .transform((v, ctx) => {
         // ms() returns undefined for anything it cannot read ("15 minutes" works, "soon" does not).
         const millis = ms(v as ms.StringValue) as number | undefined;
-        if (typeof millis !== "number" || !Number.isFinite(millis) || millis < 1000) {
-          ctx.addIssue({ code: "custom", message: `must be a duration of at least 1s such as 15m, 12h or 30d (got "${v}")` });
+        if (typeof millis !== "number" || !Number.isFinite(millis) || (millis < 1000 && !(allowZero && millis === 0))) {
+          const least = allowZero ? "0 (off) or at least 1s" : "at least 1s";
+          ctx.addIssue({ code: "custom", message: `must be a duration of ${least} such as 15m, 12h or 30d (got "${v}")` });
           return z.NEVER;
         }
         return Math.floor(millis / 1000);
@@ -86,6 +87,20 @@ export const envSchema = z.object({
   JWT_AUDIENCE: z.preprocess(blankToUndefined, z.string().default("gatehouse")),
   ACCESS_TOKEN_TTL: duration("15m"),
   REFRESH_TOKEN_TTL: duration("30d"),
+  // How long a used refresh token still gets a fresh pair (two tabs refreshing at once); 0 turns it off.
+  REFRESH_REUSE_INTERVAL: duration("10s", { allowZero: true }),
+  COOKIE_DOMAIN: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^\.?[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/, "must be a domain like example.com")
+      .optional(),
+  ),
+  COOKIE_SAMESITE: z.preprocess(
+    (v) => (typeof blankToUndefined(v) === "string" ? String(v).trim().toLowerCase() : undefined),
+    z.enum(["lax", "strict", "none"], { message: "must be lax, strict or none" }).default("lax"),
+  ),
   APP_BASE_URL: z.preprocess(
     blankToUndefined,
     url(["http:", "https:"]).transform((v) => (v ?? "http://localhost:3000").replace(/\/+$/, "")),

@@ -34,6 +34,8 @@ describe("config", () => {
       corsOrigins: [],
       mail: { transport: "log" },
       jwt: { issuer: "gatehouse", audience: "gatehouse", accessTtl: 900, refreshTtl: 30 * 24 * 3600 },
+      refreshReuseInterval: 10,
+      cookie: { domain: undefined, sameSite: "lax" },
     });
     expect(Object.isFrozen(c) && Object.isFrozen(c.jwt)).toBe(true);
   });
@@ -86,6 +88,14 @@ describe("config", () => {
     expect(c.jwt.refreshTtl).toBe(7 * 86400);
     expect(c.corsOrigins).toEqual(["https://a.example.com", "http://localhost:5173"]);
     expect(c.trustProxy).toBe(true);
+    expect(loadConfig({ REFRESH_REUSE_INTERVAL: "0" }).refreshReuseInterval).toBe(0);
+    expect(loadConfig({ REFRESH_REUSE_INTERVAL: "1m" }).refreshReuseInterval).toBe(60);
+    expect(problemsOf({ REFRESH_REUSE_INTERVAL: "500ms" }).join()).toMatch(/^REFRESH_REUSE_INTERVAL: must be a duration of 0 \(off\) or at least 1s/);
+    expect(loadConfig({ COOKIE_DOMAIN: "example.com", COOKIE_SAMESITE: "Strict" }).cookie).toEqual({ domain: "example.com", sameSite: "strict" });
+    expect(problemsOf({ COOKIE_SAMESITE: "sometimes", COOKIE_DOMAIN: "https://example.com" }).map((p) => p.split(":")[0]).sort()).toEqual([
+      "COOKIE_DOMAIN",
+      "COOKIE_SAMESITE",
+    ]);
     expect(loadConfig({ TRUST_PROXY: "10.0.0.0/8,loopback" }).trustProxy).toEqual(["10.0.0.0/8", "loopback"]);
     expect(problemsOf({ BOOTSTRAP_ADMIN_EMAIL: "a@b.co" })).toEqual(["BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together"]);
   });

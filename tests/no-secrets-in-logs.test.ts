@@ -86,6 +86,13 @@ describe("no secret reaches the logs", () => {
     const second = (await ok<{ refreshToken: Tokens }>(REFRESH, { t: first.refreshToken })).refreshToken;
     keep("access token (refresh)", second.accessToken);
     keep("refresh token (refresh)", second.refreshToken);
+    // A repeat within REFRESH_REUSE_INTERVAL gets a pair of its own (two tabs at once) ...
+    const twin = (await ok<{ refreshToken: Tokens }>(REFRESH, { t: first.refreshToken })).refreshToken;
+    keep("access token (refresh repeat)", twin.accessToken);
+    keep("refresh token (refresh repeat)", twin.refreshToken);
+    // ... but once its successor has been used, a replay revokes the family.
+    const third = (await ok<{ refreshToken: Tokens }>(REFRESH, { t: second.refreshToken })).refreshToken;
+    keep("refresh token (second rotation)", third.refreshToken);
     expect(codeOf(await t.gql(REFRESH, { t: first.refreshToken }))).toBe("UNAUTHENTICATED");
 
     // changePassword (a fresh login first: the replay above ended that session family)

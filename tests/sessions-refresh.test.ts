@@ -10,7 +10,9 @@ import { LOGOUT, LOGOUT_ALL, sessionCalls, sessionIdOf, type RefreshData } from 
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer();
+  // Strict rotation: every repeat is reuse. The grace window of REFRESH_REUSE_INTERVAL has its own file
+  // (refresh-reuse.test.ts).
+  t = await startTestServer({ env: { REFRESH_REUSE_INTERVAL: "0" } });
 });
 afterAll(async () => {
   await t?.close();

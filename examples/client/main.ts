@@ -19,6 +19,8 @@ const { register } = await client.request(RegisterDocument, { input: { email, pa
 check(register.email === email && register.role === "USER", "register returned the new USER");
 
 const { login } = await client.request(LoginDocument, { input: { email, password } });
+// A client that does not ask for the cookie transport (X-Auth-Transport: cookie) gets the refresh token in the body.
+check(login.refreshToken, "login returned a refresh token");
 client.setAccessToken(login.accessToken);
 const { me } = await client.request(MeDocument);
 check(me.id === register.id && me.stats.loginCount === 1, "me is the registered user after one login");

@@ -3,11 +3,12 @@ import { notFound } from "../errors.js";
 import { Auth, Public } from "../graphql/access.js";
 import { RateLimit } from "../graphql/rate-limit.js";
 import type { Context } from "../graphql/context.js";
+import { clearRefreshCookie, deliverTokens, resolveRefreshToken, wantsCookieTransport } from "../graphql/token-transport.js";
 import { parseId } from "../lib/validation.js";
 import { User } from "../users/user.types.js";
 import { toUserView } from "../users/user.view.js";
 import { AuthPayload, LoginInput, RegisterInput, Session } from "./auth.types.js";
-import { toAuthPayloadView, toSessionView } from "./auth.view.js";
+import { toSessionView } from "./auth.view.js";
 import { login, logout, logoutAll, refreshTokens, register } from "./auth.service.js";
 import { listLiveSessions, revokeOwnSession } from "./sessions.service.js";
 
@@ -36,39 +37,53 @@ export class AuthResolver {
     description:
       "Opens a session and returns its first token pair. An unknown email, a wrong password and a deleted account give the same " +
       "UNAUTHENTICATED (reason INVALID_CREDENTIALS); a deactivated account learns it (reason ACCOUNT_INACTIVE) only with the right " +
-      "password. RATE_LIMITED over 10 per 15 minutes per client address and email by default (and wider limits per address and per account).",
+      "password. With the header X-Auth-Transport: cookie the refresh token is set as the httpOnly gh_refresh cookie and " +
+      "refreshToken is null. RATE_LIMITED over 10 per 15 minutes per client address and email by default (and wider limits per " +
+      "address and per account).",
   })
   async login(
     @Arg("input", () => LoginInput, { description: "The account's email and password." }) input: LoginInput,
     @Ctx() ctx: Context,
   ): Promise<AuthPayload> {
-    return toAuthPayloadView(await login(ctx.deps, input, ctx.meta));
+    return deliverTokens(ctx, await login(ctx.deps, input, ctx.meta));
   }
 
   @Public()
   @RateLimit({ limit: "refreshToken", per: ["ip"] })
   @Mutation(() => AuthPayload, {
     description:
-      "Exchanges a refresh token for a new pair in the same session. Each refresh token works once; reusing one revokes its session. " +
-      "UNAUTHENTICATED with reason INVALID_TOKEN (unknown), SESSION_REVOKED (used, or the session ended) or ACCOUNT_INACTIVE; " +
+      "Exchanges a refresh token for a new pair in the same session. Each refresh token works once: a token presented again " +
+      "within REFRESH_REUSE_INTERVAL of its first use gets a pair too (two tabs at once); any later reuse revokes the session. " +
+      "Without the argument the gh_refresh cookie is used, and the new refresh token goes back into it; such a cookie call from " +
+      "a browser Origin that is neither allowed nor the API's own is FORBIDDEN. UNAUTHENTICATED with reason NO_TOKEN (neither " +
+      "argument nor cookie), INVALID_TOKEN (unknown), SESSION_REVOKED (reused, or the session ended) or ACCOUNT_INACTIVE; " +
       "RATE_LIMITED over 30 per minute per client address by default.",
   })
   async refreshToken(
-    @Arg("refreshToken", () => String, { description: "The latest refresh token of the session." }) refreshToken: string,
+    @Arg("refreshToken", () => String, { nullable: true, description: "The refresh token; omit it to use the gh_refresh cookie." })
+    refreshToken: string | null | undefined,
     @Ctx() ctx: Context,
   ): Promise<AuthPayload> {
-    return toAuthPayloadView(await refreshTokens(ctx.deps, refreshToken, ctx.meta));
+    const presented = resolveRefreshToken(ctx, refreshToken);
+    return deliverTokens(ctx, await refreshTokens(ctx.deps, presented.token, ctx.meta), { fromCookie: presented.fromCookie });
   }
 
   @Public()
   @Mutation(() => Boolean, {
-    description: "Ends the session that the refresh token belongs to and returns true. UNAUTHENTICATED for an unknown or already used token.",
+    description:
+      "Ends the session the refresh token belongs to and returns true. Without the argument the gh_refresh cookie is used " +
+      "(FORBIDDEN from a foreign browser Origin, as for refreshToken), and the cookie is cleared. UNAUTHENTICATED for an " +
+      "unknown or already used token.",
   })
   logout(
-    @Arg("refreshToken", () => String, { description: "The latest refresh token of the session to end." }) refreshToken: string,
+    @Arg("refreshToken", () => String, { nullable: true, description: "The refresh token; omit it to use the gh_refresh cookie." })
+    refreshToken: string | null | undefined,
     @Ctx() ctx: Context,
   ): Promise<boolean> {
-    return logout(ctx.deps, refreshToken, ctx.meta);
+    const presented = resolveRefreshToken(ctx, refreshToken);
+    // Cleared whatever the outcome: a dead or unknown cookie is of no use to the browser either.
+    if (presented.fromCookie || wantsCookieTransport(ctx)) clearRefreshCookie(ctx);
+    return logout(ctx.deps, presented.token, ctx.meta);
   }
 
   @Auth()

@@ -169,8 +169,8 @@ export async function refreshTokens(
   parseInput(refreshSchema, { refreshToken });
   // The transaction commits a reuse revocation before the error is thrown.
   const result = await deps.db.transaction(async (tx) => {
-    const consumed = await consumeRefreshToken(tx, refreshToken, meta.ip);
-    if (consumed.status !== "ok") return consumed.status;
+    const consumed = await consumeRefreshToken(tx, refreshToken, meta.ip, deps.config.refreshReuseInterval);
+    if (consumed.status !== "ok" && consumed.status !== "grace") return consumed.status;
     return continueSession(tx, deps.config.jwt.refreshTtl, consumed.sessionId, meta);
   });
   if (result === "unknown") throw unauthenticated("INVALID_TOKEN", "Invalid refresh token");
@@ -180,11 +180,12 @@ export async function refreshTokens(
 }
 
 /** Ends the session the refresh token belongs to. */
-export async function logout(deps: Pick<Deps, "db">, refreshToken: string, meta: RequestMeta): Promise<boolean> {
+export async function logout(deps: Pick<Deps, "db" | "config">, refreshToken: string, meta: RequestMeta): Promise<boolean> {
   parseInput(refreshSchema, { refreshToken });
   const result = await deps.db.transaction(async (tx) => {
-    const consumed = await consumeRefreshToken(tx, refreshToken, meta.ip);
-    if (consumed.status !== "ok") return consumed.status;
+    // A token another tab refreshed a moment ago still ends its session (the logout the user asked for).
+    const consumed = await consumeRefreshToken(tx, refreshToken, meta.ip, deps.config.refreshReuseInterval);
+    if (consumed.status !== "ok" && consumed.status !== "grace") return consumed.status;
     const [ended] = await revokeSessions(tx, { sessionId: consumed.sessionId }, "logout");
     if (ended) {
       await recordAudit(tx, {

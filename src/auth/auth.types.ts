@@ -39,8 +39,13 @@ export class AuthPayload {
   @Field(() => String, { description: "Short-lived JWT (ACCESS_TOKEN_TTL, 15 minutes by default) for the Authorization: Bearer header." })
   accessToken!: string;
 
-  @Field(() => String, { description: "Opaque, single use: exchange it with refreshToken for a new pair." })
-  refreshToken!: string;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "Opaque, single use: exchange it with refreshToken for a new pair. null with the cookie transport " +
+      "(X-Auth-Transport: cookie): the token is then in the httpOnly gh_refresh cookie, out of JavaScript's reach.",
+  })
+  refreshToken!: string | null;
 
   @Field(() => String, { description: 'Always "Bearer".' })
   tokenType!: string;

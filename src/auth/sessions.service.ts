@@ -80,15 +80,28 @@ export async function revokeUserSessions(
   return (await revokeSessions(tx, { userIds: [userId], ...(exceptSessionId ? { exceptSessionId } : {}) }, reason)).length;
 }
 
-export type ConsumedRefreshToken = { status: "ok"; sessionId: string } | { status: "reused"; sessionId: string } | { status: "unknown" };
+export type ConsumedRefreshToken =
+  | { status: "ok"; sessionId: string }
+  | { status: "grace"; sessionId: string }
+  | { status: "reused"; sessionId: string }
+  | { status: "unknown" };
 
 /**
  * Marks a refresh token used, atomically: of any number of concurrent callers with one token, exactly
- * one gets "ok". Presenting a token that was already used revokes its whole session family (a copy of
- * it is in someone else's hands) and reports "reused".
+ * one gets "ok". A token presented again within `reuseIntervalSeconds` of its first use gets "grace"
+ * (two tabs refreshing at once, a retry after a lost answer): the caller continues the session as for
+ * "ok". Any other repeat revokes the whole session family (a copy of the token is in someone else's
+ * hands) and reports "reused".
  */
-export async function consumeRefreshToken(tx: Tx, refreshToken: string, ip: string | null): Promise<ConsumedRefreshToken> {
+export async function consumeRefreshToken(
+  tx: Tx,
+  refreshToken: string,
+  ip: string | null,
+  reuseIntervalSeconds: number,
+): Promise<ConsumedRefreshToken> {
   const tokenHash = hashToken(refreshToken);
+  // used_at is written once, by the first use: repeats within the window never move it, so presenting
+  // a token every few seconds cannot keep it alive.
   const [fresh] = await tx
     .update(refreshTokens)
     .set({ usedAt: sql`now()` })
@@ -96,13 +109,30 @@ export async function consumeRefreshToken(tx: Tx, refreshToken: string, ip: stri
     .returning({ sessionId: refreshTokens.sessionId });
   if (fresh) return { status: "ok", sessionId: fresh.sessionId };
 
+  // Reached after a concurrent first use has committed (the UPDATE above waited for its row lock), so
+  // used_at is that first use.
   const [known] = await tx
-    .select({ sessionId: refreshTokens.sessionId, userId: sessions.userId })
+    .select({
+      sessionId: refreshTokens.sessionId,
+      userId: sessions.userId,
+      // Within the window, and the session has not moved on past this token: no token issued since its
+      // first use (its successor, or a sibling from another repeat) was itself used. Once one was, the
+      // client that holds the family is a generation further and this copy is a replay.
+      inGrace: sql<boolean>`${refreshTokens.usedAt} > now() - make_interval(secs => ${reuseIntervalSeconds})
+        and not exists (
+          select 1 from ${refreshTokens} as later
+          where later.session_id = ${refreshTokens.sessionId}
+            and later.created_at >= ${refreshTokens.usedAt}
+            and later.used_at is not null
+        )`,
+    })
     .from(refreshTokens)
     .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
     .where(eq(refreshTokens.tokenHash, tokenHash))
     .limit(1);
   if (!known) return { status: "unknown" };
+  // The caller still checks the session is live (continueSession): a revoked session never comes back.
+  if (reuseIntervalSeconds > 0 && known.inGrace) return { status: "grace", sessionId: known.sessionId };
 
   const revoked = await revokeSessions(tx, { sessionId: known.sessionId }, "refresh_token_reuse");
   if (revoked.length > 0) {

@@ -1,9 +1,9 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
 import { AuthPayload } from "../auth/auth.types.js";
-import { toAuthPayloadView } from "../auth/auth.view.js";
 import { Auth } from "../graphql/access.js";
 import { RateLimit } from "../graphql/rate-limit.js";
 import type { Context } from "../graphql/context.js";
+import { deliverTokens } from "../graphql/token-transport.js";
 import { User } from "../users/user.types.js";
 import { toUserView } from "../users/user.view.js";
 import { ChangePasswordInput, UpdateMeInput } from "./me.types.js";
@@ -43,7 +43,7 @@ export class MeResolver {
     @Ctx() ctx: Context,
   ): Promise<AuthPayload> {
     const { user } = await ctx.viewer();
-    return toAuthPayloadView(await changePassword(ctx.deps, user, input, ctx.meta));
+    return deliverTokens(ctx, await changePassword(ctx.deps, user, input, ctx.meta));
   }
 
   @Auth()

@@ -12,6 +12,7 @@ import { QUERY_LIMITS, hardening } from "../graphql/hardening.js";
 import { requestLogPlugin } from "../graphql/request-log.js";
 import { buildGatehouseSchema } from "../graphql/schema.js";
 import { parseIpAddress } from "../lib/ip.js";
+import { isAllowedOrigin } from "../lib/origins.js";
 import { safeError } from "../lib/safe-error.js";
 import type { Deps, RequestMeta } from "../deps.js";
 import { publicMetricsRoute } from "./metrics-server.js";
@@ -116,17 +117,17 @@ export async function createApp(deps: Deps): Promise<App> {
       res.setHeader("Cache-Control", "no-store");
       next();
     },
-    cors({
-      // Explicit origins only (CORS_ORIGINS); none by default. Tokens travel in a header, never cookies.
-      origin: config.corsOrigins.length > 0 ? [...config.corsOrigins] : false,
-      methods: ["GET", "POST", "OPTIONS"],
-      allowedHeaders: ["Content-Type", "Authorization", "Apollo-Require-Preflight", "X-Apollo-Operation-Name", "X-Request-Id"],
-      exposedHeaders: ["X-Request-Id"],
-      maxAge: 600,
-    }),
+    cors(corsOptions(config)),
     express.json({ limit: BODY_LIMIT }),
     expressMiddleware(apollo, {
-      context: async ({ req, res }) => createContext(deps, requestMeta(req, res.locals["requestId"] as string), req.get("authorization")),
+      context: async ({ req, res }) =>
+        createContext(deps, requestMeta(req, res.locals["requestId"] as string), req.get("authorization"), {
+          header: (name) => req.get(name),
+          setCookie: (serialized) => void res.append("Set-Cookie", serialized),
+          secure: () => req.secure,
+          // req.host: the Host header (X-Forwarded-Host behind a trusted proxy), port included.
+          ownOrigin: () => `${req.protocol}://${req.host}`,
+        }),
     }),
   );
 
@@ -159,6 +160,26 @@ export async function createApp(deps: Deps): Promise<App> {
   app.use(onError);
 
   return { app, apollo, stop: () => apollo.stop() };
+}
+
+/**
+ * CORS for /graphql (API.md §6): an allowed origin (lib/origins.ts) may send credentials (the
+ * gh_refresh cookie) and the X-Auth-Transport header; any other origin gets no CORS headers at all, so
+ * the browser keeps the answer from its page.
+ */
+function corsOptions(config: Deps["config"]): cors.CorsOptionsDelegate<Request> {
+  const shared = {
+    methods: ["GET", "POST", "OPTIONS"],
+    allowedHeaders: ["Content-Type", "Authorization", "Apollo-Require-Preflight", "X-Apollo-Operation-Name", "X-Request-Id", "X-Auth-Transport"],
+    exposedHeaders: ["X-Request-Id"],
+    maxAge: 600,
+  };
+  const allowed: cors.CorsOptions = { ...shared, origin: true, credentials: true };
+  const refused: cors.CorsOptions = { ...shared, origin: false };
+  return (req, callback) => {
+    const origin = req.get("origin");
+    callback(null, origin !== undefined && isAllowedOrigin(config, origin) ? allowed : refused);
+  };
 }
 
 function requestMeta(req: Request, requestId: string): RequestMeta {
