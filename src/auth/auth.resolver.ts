@@ -1,11 +1,11 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
 import { notFound } from "../errors.js";
-import { Auth, Public } from "../graphql/access.js";
+import { AllowPendingMfa, Auth, Public } from "../graphql/access.js";
 import { RateLimit } from "../graphql/rate-limit.js";
 import type { Context } from "../graphql/context.js";
 import { parseId } from "../lib/validation.js";
 import { User } from "../users/user.types.js";
-import { toUserView } from "../users/user.view.js";
+import { toOwnUserView } from "../users/user.view.js";
 import { AuthPayload, LoginInput, RegisterInput, Session } from "./auth.types.js";
 import { toAuthPayloadView, toSessionView } from "./auth.view.js";
 import { login, logout, logoutAll, refreshTokens, register } from "./auth.service.js";
@@ -17,7 +17,7 @@ export class AuthResolver {
   @RateLimit({ limit: "register", per: ["ip"] })
   @Mutation(() => User, { description: "Creates a USER account. Log in afterwards to get tokens." })
   async register(@Arg("input", () => RegisterInput) input: RegisterInput, @Ctx() ctx: Context): Promise<User> {
-    return toUserView(await register(ctx.deps, input, ctx.meta));
+    return toOwnUserView(await register(ctx.deps, input, ctx.meta));
   }
 
   @Public()
@@ -40,12 +40,14 @@ export class AuthResolver {
   }
 
   @Public()
+  @AllowPendingMfa()
   @Mutation(() => Boolean, { description: "Ends the session that the refresh token belongs to." })
   logout(@Arg("refreshToken", () => String) refreshToken: string, @Ctx() ctx: Context): Promise<boolean> {
     return logout(ctx.deps, refreshToken, ctx.meta);
   }
 
   @Auth()
+  @AllowPendingMfa()
   @Mutation(() => Boolean, { description: "Ends every session of the caller, this one included." })
   async logoutAll(@Ctx() ctx: Context): Promise<boolean> {
     const { user } = await ctx.viewer();

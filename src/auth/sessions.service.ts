@@ -1,9 +1,10 @@
-import { and, desc, eq, gt, inArray, isNull, ne, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { Db, Queryable, Tx } from "../db/client.js";
 import { refreshTokens, sessions, users, type SessionRow, type UserRow } from "../db/schema.js";
 import type { Deps, RequestMeta } from "../deps.js";
 import { recordAudit } from "../audit/audit.service.js";
 import { generateOpaqueToken, hashToken } from "../lib/opaque-token.js";
+import { mfaRequired } from "./mfa/mfa-errors.js";
 
 const USER_AGENT_MAX = 512;
 
@@ -20,12 +21,36 @@ export type SessionRevokeReason =
 
 const expiresIn = (seconds: number) => sql`now() + make_interval(secs => ${seconds})`;
 
+/** How long a session may wait for its second factor before it is dead (API.md §7). */
+export const MFA_PENDING_SECONDS = 5 * 60;
+
+/**
+ * Live: neither revoked nor expired, and not a pending session whose five minutes are over. The one
+ * definition every session read uses, so a lapsed pending session is dead everywhere at once.
+ */
+const sessionIsLive = sql<boolean>`${sessions.revokedAt} is null and ${sessions.expiresAt} > now()
+  and (${sessions.mfaPendingUntil} is null or ${sessions.mfaPendingUntil} > now())`;
+
+/**
+ * How a new session was authenticated. `amr` holds RFC 8176 method names ("pwd", "otp", plus
+ * "recovery_code"); a later factor (passkey, social login) adds a value, not a column.
+ */
+export interface SessionAuth {
+  amr: readonly string[];
+  /** The session waits for a second factor (a first-factor login of a TOTP user). */
+  mfaPending?: boolean;
+  /** Carried from the session this one replaces (changePassword): when the user last proved each. */
+  authTime?: Date;
+  mfaVerifiedAt?: Date | null;
+}
+
 /** Opens a session (a refresh-token family) and returns its first refresh token, in clear, once. */
 export async function createSession(
   tx: Queryable,
   refreshTtl: number,
   userId: string,
   meta: RequestMeta,
+  auth: SessionAuth = { amr: ["pwd"] },
 ): Promise<{ sessionId: string; refreshToken: string }> {
   const [session] = await tx
     .insert(sessions)
@@ -34,6 +59,10 @@ export async function createSession(
       expiresAt: expiresIn(refreshTtl),
       ip: meta.ip,
       userAgent: meta.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
+      amr: [...auth.amr],
+      ...(auth.authTime ? { authTime: auth.authTime } : {}),
+      mfaVerifiedAt: auth.mfaVerifiedAt ?? null,
+      mfaPendingUntil: auth.mfaPending ? expiresIn(MFA_PENDING_SECONDS) : null,
     })
     .returning({ id: sessions.id })
     .prepare("gatehouse_session_insert")
@@ -122,6 +151,16 @@ export interface LiveSession {
   user: UserRow;
 }
 
+/** How the caller's session was authenticated, to carry into a session that replaces it. */
+export async function findSessionAuth(db: Queryable, sessionId: string): Promise<SessionAuth | null> {
+  const [row] = await db
+    .select({ amr: sessions.amr, authTime: sessions.authTime, mfaVerifiedAt: sessions.mfaVerifiedAt })
+    .from(sessions)
+    .where(eq(sessions.id, sessionId))
+    .limit(1);
+  return row ?? null;
+}
+
 /**
  * Continues a session after its refresh token was consumed: checks the session and its user are still
  * good, issues the next refresh token and slides the expiry. Returns null when the session cannot go on.
@@ -133,13 +172,16 @@ export async function continueSession(
   meta: RequestMeta,
 ): Promise<(LiveSession & { refreshToken: string }) | null> {
   const [row] = await tx
-    .select({ user: users, live: sql<boolean>`${sessions.revokedAt} is null and ${sessions.expiresAt} > now()` })
+    .select({ user: users, live: sessionIsLive, mfaPending: sql<boolean>`${sessions.mfaPendingUntil} is not null` })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(eq(sessions.id, sessionId))
     .for("update", { of: sessions })
     .limit(1);
   if (!row || !row.live || !row.user.isActive || row.user.deletedAt) return null;
+  // Thrown inside the caller's transaction, which rolls back: the refresh token stays unspent, so the
+  // client can still log out with it. A pending session is completed by verifyMfa, never refreshed.
+  if (row.mfaPending) throw mfaRequired("This session is waiting for its second factor: call verifyMfa; it cannot be refreshed");
 
   const refreshToken = generateOpaqueToken();
   await tx.insert(refreshTokens).values({ tokenHash: hashToken(refreshToken), sessionId });
@@ -162,7 +204,8 @@ function prepareLiveSession(db: Db) {
   return db
     .select({
       user: users,
-      live: sql<boolean>`${sessions.revokedAt} is null and ${sessions.expiresAt} > now()`,
+      live: sessionIsLive,
+      mfaPending: sql<boolean>`${sessions.mfaPendingUntil} is not null`,
       stale: sql<boolean>`${sessions.lastUsedAt} < now() - make_interval(secs => ${TOUCH_INTERVAL_SECONDS})`,
     })
     .from(sessions)
@@ -181,15 +224,20 @@ const liveSessionQueries = new WeakMap<Db, ReturnType<typeof prepareLiveSession>
 
 /**
  * The per-request check behind every @auth field: one indexed query (sessions primary key joined to
- * users primary key) that also says whether the session is live. Returns null for a revoked or expired
- * session, an inactive or deleted user, or a session that is not this user's.
+ * users primary key) that also says whether the session is live and whether it still waits for its
+ * second factor. Returns null for a revoked or expired session (a pending one lapses after five
+ * minutes), an inactive or deleted user, or a session that is not this user's.
  */
-export async function loadLiveSession(db: Db, sessionId: string, userId: string): Promise<(LiveSession & { stale: boolean }) | null> {
+export async function loadLiveSession(
+  db: Db,
+  sessionId: string,
+  userId: string,
+): Promise<(LiveSession & { stale: boolean; mfaPending: boolean }) | null> {
   let query = liveSessionQueries.get(db);
   if (!query) liveSessionQueries.set(db, (query = prepareLiveSession(db)));
   const [row] = await query.execute({ sessionId, userId });
   if (!row || !row.live || !row.user.isActive || row.user.deletedAt) return null;
-  return { sessionId, user: row.user, stale: row.stale };
+  return { sessionId, user: row.user, stale: row.stale, mfaPending: row.mfaPending };
 }
 
 /** Records that the session was just used (authenticate calls it at most once a TOUCH_INTERVAL_SECONDS). */
@@ -202,7 +250,7 @@ export async function listLiveSessions(db: Queryable, userId: string): Promise<S
   return db
     .select()
     .from(sessions)
-    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)))
+    .where(and(eq(sessions.userId, userId), sessionIsLive))
     .orderBy(desc(sessions.lastUsedAt), desc(sessions.id));
 }
 

@@ -1,20 +1,21 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
 import { AuthPayload } from "../auth/auth.types.js";
 import { toAuthPayloadView } from "../auth/auth.view.js";
-import { Auth } from "../graphql/access.js";
+import { AllowPendingMfa, Auth } from "../graphql/access.js";
 import { RateLimit } from "../graphql/rate-limit.js";
 import type { Context } from "../graphql/context.js";
 import { User } from "../users/user.types.js";
-import { toUserView } from "../users/user.view.js";
+import { toOwnUserView, toUserView } from "../users/user.view.js";
 import { ChangePasswordInput, UpdateMeInput } from "./me.types.js";
 import { changePassword, deactivateMe, updateMe } from "./me.service.js";
 
 @Resolver()
 export class MeResolver {
   @Auth()
+  @AllowPendingMfa()
   @Query(() => User, { description: "The caller's own account." })
   async me(@Ctx() ctx: Context): Promise<User> {
-    return toUserView((await ctx.viewer()).user);
+    return toOwnUserView((await ctx.viewer()).user);
   }
 
   @Auth()
@@ -30,8 +31,8 @@ export class MeResolver {
     description: "Checks the current password, sets the new one, revokes every session and returns a fresh pair.",
   })
   async changePassword(@Arg("input", () => ChangePasswordInput) input: ChangePasswordInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    const { user } = await ctx.viewer();
-    return toAuthPayloadView(await changePassword(ctx.deps, user, input, ctx.meta));
+    const { user, sessionId } = await ctx.viewer();
+    return toAuthPayloadView(await changePassword(ctx.deps, user, input, ctx.meta, sessionId));
   }
 
   @Auth()

@@ -61,6 +61,9 @@ export class User {
   @Field(() => GraphQLISODateTime, { nullable: true, description: "Set when the account was soft-deleted." })
   deletedAt!: Date | null;
 
+  /** Set by toOwnUserView: the object is the caller's own account, whether or not a token came. */
+  isCaller?: boolean;
+
   /** Resolved by UserResolver.stats from these counters plus a batched session count. */
   activity!: Omit<UserActivity, "activeSessions">;
 }
