@@ -25,23 +25,27 @@ async function withSpentCode<T>(
   meta: RequestMeta,
   purpose: string,
   work: (tx: Tx, method: "otp" | "recovery_code") => Promise<T>,
+  mails = false,
 ): Promise<T> {
+  let mailed = mails;
   try {
-    return await deps.db.transaction(async (tx) => {
+    const result = await deps.db.transaction(async (tx) => {
       const method = await spendSecondFactor(tx, deps.config, user.id, code, epochSeconds(deps));
       if (method === "recovery_code") {
+        mailed = true;
         await recordAudit(tx, { action: "user.recovery_code_used", actorId: user.id, targetId: user.id, ip: meta.ip, details: { purpose } });
         await queueMfaNotice(tx, deps.config, user, "recovery-code-used");
       }
       return work(tx, method);
     });
+    // Only when the commit holds an email: a plain verifyMfa should not wake the delivery worker.
+    if (mailed) deps.outbox.notify();
+    return result;
   } catch (err) {
     if (err instanceof AppError && err.code === "BAD_USER_INPUT") {
       await recordAudit(deps.db, { action: "user.mfa_failed", actorId: user.id, targetId: user.id, ip: meta.ip, details: { purpose } });
     }
     throw err;
-  } finally {
-    deps.outbox.notify();
   }
 }
 
@@ -72,7 +76,7 @@ export async function disableTotp(deps: CodeDeps, me: UserRow, code: string, met
     await removeUserMfa(tx, me.id);
     await recordAudit(tx, { action: "user.mfa_disabled", actorId: me.id, targetId: me.id, ip: meta.ip });
     await queueMfaNotice(tx, deps.config, me, "totp-disabled");
-  });
+  }, true);
   return true;
 }
 
@@ -83,7 +87,7 @@ export async function regenerateRecoveryCodes(deps: CodeDeps, me: UserRow, code:
     await replaceRecoveryCodes(tx, me.id, codes);
     await recordAudit(tx, { action: "user.recovery_codes_regenerated", actorId: me.id, targetId: me.id, ip: meta.ip });
     await queueMfaNotice(tx, deps.config, me, "recovery-codes-regenerated");
-  });
+  }, true);
   return codes;
 }
 
