@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { Db, Queryable, Tx } from "../db/client.js";
+import { sessionIsLive } from "../db/live-session.js";
 import { refreshTokens, sessions, users, type SessionRow, type UserRow } from "../db/schema.js";
 import type { Deps, RequestMeta } from "../deps.js";
 import { recordAudit } from "../audit/audit.service.js";
@@ -23,13 +24,6 @@ const expiresIn = (seconds: number) => sql`now() + make_interval(secs => ${secon
 
 /** How long a session may wait for its second factor before it is dead (API.md §7). */
 export const MFA_PENDING_SECONDS = 5 * 60;
-
-/**
- * Live: neither revoked nor expired, and not a pending session whose five minutes are over. The one
- * definition every session read uses, so a lapsed pending session is dead everywhere at once.
- */
-const sessionIsLive = sql<boolean>`${sessions.revokedAt} is null and ${sessions.expiresAt} > now()
-  and (${sessions.mfaPendingUntil} is null or ${sessions.mfaPendingUntil} > now())`;
 
 /**
  * How a new session was authenticated. `amr` holds RFC 8176 method names ("pwd", "otp", plus

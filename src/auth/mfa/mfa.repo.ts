@@ -1,5 +1,6 @@
 import { and, count, eq, inArray, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
 import type { Queryable } from "../../db/client.js";
+import { sessionIsLive } from "../../db/live-session.js";
 import { recoveryCodes, refreshTokens, sessions, userMfa, type UserMfaRow } from "../../db/schema.js";
 import { generateOpaqueToken, hashToken } from "../../lib/opaque-token.js";
 import { hashRecoveryCode } from "./recovery-codes.js";
@@ -94,14 +95,7 @@ export async function completeSessionMfa(db: Queryable, sessionId: string, metho
       amr: sql`case when ${method} = any(${sessions.amr}) then ${sessions.amr} else array_append(${sessions.amr}, ${method}::text) end`,
       lastUsedAt: sql`now()`,
     })
-    .where(
-      and(
-        eq(sessions.id, sessionId),
-        isNull(sessions.revokedAt),
-        sql`${sessions.expiresAt} > now()`,
-        sql`(${sessions.mfaPendingUntil} is null or ${sessions.mfaPendingUntil} > now())`,
-      ),
-    )
+    .where(and(eq(sessions.id, sessionId), sessionIsLive))
     .returning({ id: sessions.id });
   if (!done) return null;
   await db.update(refreshTokens).set({ usedAt: sql`now()` }).where(and(eq(refreshTokens.sessionId, sessionId), isNull(refreshTokens.usedAt)));
