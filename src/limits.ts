@@ -21,7 +21,7 @@ export const DEFAULT_LIMITS = {
   emailChange: { max: 5, window: "1h" },
   // Per user, one budget shared by every MFA mutation that checks a code or the password (verifyMfa,
   // confirmTotpSetup, disableTotp, regenerateRecoveryCodes, startTotpSetup): 5 guesses of a 6-digit
-  // code per 15 minutes whichever field asks (API.md §7).
+  // code per 15 minutes whichever field asks (API.md §7). Successful calls give their slot back.
   mfaCode: { max: 5, window: "15m" },
 } as const;
 

@@ -14,7 +14,8 @@ import { confirmTotpSetup, startTotpSetup } from "./totp-setup.service.js";
 
 const CODE = "A 6-digit code from the authenticator app, or one of the recovery codes.";
 // One budget per user for every field that checks a code or the password here (limits.ts: mfaCode).
-const codeLimit = () => RateLimit({ limit: "mfaCode", per: ["user"] });
+// Failures only: a call that succeeds gives its slot back, so signing in on several devices never runs out.
+const codeLimit = () => RateLimit({ limit: "mfaCode", per: ["user"], refundOnSuccess: true });
 
 @Resolver()
 export class MfaResolver {
