@@ -8,6 +8,9 @@ import { cpus } from "node:os";
 import { hash, verify } from "@node-rs/argon2";
 import postgres from "postgres";
 import { encodeCursor } from "../src/admin/users-connection.service.js";
+import { loadConfig } from "../src/config.js";
+import { sealTotpSecret } from "../src/auth/mfa/mfa-codes.js";
+import { generateTotpSecret, totpCodeAt } from "../src/auth/mfa/totp.js";
 import { startServerProcess, type ServerProcess } from "../scripts/server-process.js";
 import { gql, interleavedMedians, load, median, probe, rssMb, withCpuSplit, type CpuSplit } from "./lib.js";
 import { BENCH_PASSWORD, seed } from "./seed.js";
@@ -23,6 +26,7 @@ const START_FLAGS = (JSON.parse(readFileSync(new URL("../package.json", import.m
   .split(" ")
   .filter((arg) => arg.startsWith("--"));
 const ARGON2 = { algorithm: 2 as const, memoryCost: 19456, timeCost: 2, parallelism: 1 };
+const JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123456789";
 
 const figures: Record<string, number> = {};
 function record(name: string, value: number, unit = ""): number {
@@ -59,7 +63,7 @@ async function startInstance(size: number, passwordHash: string): Promise<Instan
     {
       NODE_ENV: "production",
       DATABASE_URL: url.toString(),
-      JWT_SECRET: "bench-secret-bench-secret-bench-secret-0123456789",
+      JWT_SECRET,
       ACCESS_TOKEN_TTL: "2h",
       MAIL_TRANSPORT: "log",
       ...Object.fromEntries(
@@ -73,6 +77,7 @@ async function startInstance(size: number, passwordHash: string): Promise<Instan
           "CHANGE_PASSWORD",
           "RESEND_VERIFICATION_EMAIL",
           "REFRESH_TOKEN",
+          "MFA_CODE",
         ].map(
           (n) => [`RATE_LIMIT_${n}`, huge],
         ),
@@ -114,8 +119,25 @@ async function fragmentOf(instance: Instance): Promise<string> {
   return row!.email.split("@")[0]!.slice(2);
 }
 
-type Measure = "P1" | "P2" | "P3" | "P3b" | "P4" | "P5" | "M1";
-const ALL: Measure[] = ["P1", "P2", "P3", "P3b", "P4", "P5", "M1"];
+type Measure = "P1" | "P2" | "P2b" | "P3" | "P3b" | "P4" | "P5" | "M1";
+const ALL: Measure[] = ["P1", "P2", "P2b", "P3", "P3b", "P4", "P5", "M1"];
+
+/**
+ * `count` users of the instance with TOTP on, each with a secret of its own, sealed as the server seals
+ * it (its ENCRYPTION_SECRET is derived from JWT_SECRET, which loadConfig reproduces). Each is used once,
+ * so no verifyMfa meets a spent step.
+ */
+async function seedTotpUsers(instance: Instance, count: number): Promise<Array<{ email: string; secret: string }>> {
+  const config = loadConfig({ NODE_ENV: "test", JWT_SECRET });
+  const rows = await instance.sql<{ id: string; email: string }[]>`
+    select id, email from users where role = 'USER' and is_active and deleted_at is null and email not like 'bench.%' limit ${count}`;
+  const users = rows.map((r) => ({ ...r, secret: generateTotpSecret() }));
+  for (const u of users) {
+    await instance.sql`insert into user_mfa (user_id, totp_secret, totp_enabled_at) values
+      (${u.id}, ${sealTotpSecret(config, u.id, u.secret)}, now()) on conflict (user_id) do nothing`;
+  }
+  return users;
+}
 /** `--only=P1,M1` runs some measures (and seeds only the sizes they need), for profiling one at a time. */
 const onlyArg = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
 const selected = onlyArg ? ALL.filter((m) => onlyArg.split(",").includes(m)) : ALL;
@@ -184,6 +206,30 @@ async function main(): Promise<void> {
       record("P2.info.healthz_max_ms", health.max, " ms");
       target("P2", "login rps / argon2 verify/s", `${p2.toFixed(2)} (>= 0.8)`, p2 >= 0.8);
       target("P2", "/healthz p99 during login flood", `${p2health.toFixed(1)} ms (<= 50)`, p2health <= 50);
+    }
+
+    if (run("P2b")) {
+      // verifyMfa next to login: a TOTP user's second step must cost a code check and a few writes, not
+      // a second argon2. Each round: one login (argon2), then one verifyMfa of a pending session opened
+      // beforehand (its login untimed), each by a user of its own.
+      const rounds = quick ? 30 : 100;
+      const totpUsers = await seedTotpUsers(large, rounds);
+      const LOGIN = `mutation ($e: String!) { login(input: {email: $e, password: "${BENCH_PASSWORD}"}) { accessToken mfaRequired } }`;
+      const pending: string[] = [];
+      for (const u of totpUsers) {
+        const { login } = await gql<{ login: { accessToken: string; mfaRequired: boolean } }>(large.server, LOGIN, { e: u.email });
+        if (!login.mfaRequired) throw new Error("P2b: a TOTP user's login was not pending");
+        pending.push(login.accessToken);
+      }
+      const VERIFY = "mutation ($c: String!) { verifyMfa(code: $c) { accessToken mfaRequired } }";
+      const [loginP50, verifyP50] = (await interleavedMedians(rounds, [
+        () => gql(large.server, LOGIN, { e: "bench.user@example.com" }),
+        (i) => gql(large.server, VERIFY, { c: totpCodeAt(totpUsers[i]!.secret, Math.floor(Date.now() / 1000)) }, pending[i]),
+      ])) as [number, number];
+      record("P2b.login_p50_ms", loginP50, " ms");
+      record("P2b.verify_mfa_p50_ms", verifyP50, " ms");
+      const p2b = record("P2b.ratio", verifyP50 / loginP50);
+      target("P2b", "verifyMfa p50 / login p50", `${p2b.toFixed(2)} (<= 0.5: no second argon2)`, p2b <= 0.5);
     }
 
     if (run("P3")) {

@@ -40,7 +40,8 @@ export interface Config {
   };
   /**
    * Root of the keys that encrypt data at rest (lib/sealed.ts derives one key per purpose from it):
-   * ENCRYPTION_SECRET, else derived from JWT_SECRET under a label of its own.
+   * ENCRYPTION_SECRET, else derived from JWT_SECRET under a label of its own. Seals queued email
+   * bodies and TOTP secrets, each under a key of its own.
    */
   readonly encryptionSecret: string;
   readonly appBaseUrl: string;
@@ -59,6 +60,8 @@ export interface Config {
   /** `false`: ignore X-Forwarded-For; `true`: trust one proxy hop; a list: trust these addresses / CIDRs. */
   readonly trustProxy: boolean | readonly string[];
   readonly rateLimits: boolean;
+  /** REQUIRE_ADMIN_MFA: an admin without TOTP is refused every admin field until enrolled (API.md §7). */
+  readonly requireAdminMfa: boolean;
   /** Every limit, defaults merged with RATE_LIMIT_<NAME>=max/window overrides. */
   readonly limits: Readonly<Record<LimitName, Limit>>;
   readonly introspection: boolean;
@@ -162,6 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
         : undefined,
     trustProxy: v.TRUST_PROXY,
     rateLimits: v.RATE_LIMITS === "on",
+    requireAdminMfa: v.REQUIRE_ADMIN_MFA ?? false,
     limits: limits.value,
     introspection: v.INTROSPECTION ?? !isProduction,
     corsOrigins: v.CORS_ORIGINS,

@@ -26,6 +26,11 @@ export interface Deps {
   readonly metrics: Metrics;
   /** Set when REDIS_URL is: the shared store of the rate limits. */
   readonly redis: Redis | undefined;
+  /**
+   * Milliseconds since the epoch, for the TOTP window (Date.now; tests step it to reach step boundaries).
+   * Expiries stay on the database's now(), which every instance shares.
+   */
+  readonly now: () => number;
 }
 
 /** Who is asking, as far as the transport can tell. */

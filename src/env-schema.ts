@@ -130,6 +130,7 @@ export const envSchema = z.object({
         return list;
       }),
   ),
+  REQUIRE_ADMIN_MFA: bool(false),
   RATE_LIMITS: z.preprocess(blankToUndefined, z.enum(["on", "off"], { message: "must be on or off" }).default("on")),
   INTROSPECTION: bool(),
   CORS_ORIGINS: z.preprocess(

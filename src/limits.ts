@@ -19,6 +19,10 @@ export const DEFAULT_LIMITS = {
   refreshToken: { max: 30, window: "1m" },
   // updateMe calls that ask for a new address, per user (API.md §5): each sends two emails and checks the password.
   emailChange: { max: 5, window: "1h" },
+  // Per user, one budget shared by every MFA mutation that checks a code or the password (verifyMfa,
+  // confirmTotpSetup, disableTotp, regenerateRecoveryCodes, startTotpSetup): 5 guesses of a 6-digit
+  // code per 15 minutes whichever field asks (API.md §7). Successful calls give their slot back.
+  mfaCode: { max: 5, window: "15m" },
 } as const;
 
 export type LimitName = keyof typeof DEFAULT_LIMITS;

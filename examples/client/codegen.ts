@@ -5,7 +5,7 @@ const config: CodegenConfig = {
   schema: "schema.graphql",
   // ESM with NodeNext resolution: relative imports need their .js extension.
   emitLegacyCommonJSImports: false,
-  documents: ["examples/client/operations.graphql"],
+  documents: ["examples/client/operations.graphql", "examples/client/mfa.graphql"],
   generates: {
     "examples/client/gql/": {
       preset: "client",

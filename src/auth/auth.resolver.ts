@@ -1,12 +1,12 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
 import { notFound } from "../errors.js";
-import { Auth, Public } from "../graphql/access.js";
+import { AllowPendingMfa, Auth, Public } from "../graphql/access.js";
 import { RateLimit } from "../graphql/rate-limit.js";
 import type { Context } from "../graphql/context.js";
 import { clearRefreshCookie, deliverTokens, resolveRefreshToken, wantsCookieTransport } from "../graphql/token-transport.js";
 import { parseId } from "../lib/validation.js";
 import { User } from "../users/user.types.js";
-import { toUserView } from "../users/user.view.js";
+import { toOwnUserView } from "../users/user.view.js";
 import { AuthPayload, LoginInput, RegisterInput, Session } from "./auth.types.js";
 import { toSessionView } from "./auth.view.js";
 import { login, logout, logoutAll, refreshTokens, register } from "./auth.service.js";
@@ -25,7 +25,7 @@ export class AuthResolver {
     @Arg("input", () => RegisterInput, { description: "The new account." }) input: RegisterInput,
     @Ctx() ctx: Context,
   ): Promise<User> {
-    return toUserView(await register(ctx.deps, input, ctx.meta));
+    return toOwnUserView(await register(ctx.deps, input, ctx.meta));
   }
 
   @Public()
@@ -69,6 +69,7 @@ export class AuthResolver {
   }
 
   @Public()
+  @AllowPendingMfa()
   @Mutation(() => Boolean, {
     description:
       "Ends the session the refresh token belongs to and returns true. Without the argument the gh_refresh cookie is used " +
@@ -87,6 +88,7 @@ export class AuthResolver {
   }
 
   @Auth()
+  @AllowPendingMfa()
   @Mutation(() => Boolean, {
     description: "Ends every session of the caller, this one included: every access and refresh token stops working. Always true.",
   })

@@ -10,6 +10,7 @@ import { findUserByEmail } from "../users/users.repo.js";
 import { queueVerificationEmail } from "../email/email.service.js";
 import { chargeAccountLimit } from "./login-limit.js";
 import { checkPasswordPolicy } from "./password.js";
+import { hasTotpEnabled } from "./mfa/mfa.repo.js";
 import type { LoginInput, RegisterInput } from "./auth.types.js";
 import { consumeRefreshToken, continueSession, createSession, revokeSessions, revokeUserSessions } from "./sessions.service.js";
 
@@ -33,12 +34,20 @@ export interface IssuedTokens {
   /** Seconds until accessToken expires. */
   expiresIn: number;
   user: UserRow;
+  /** The session waits for its second factor (verifyMfa) and may do little else (API.md §7). */
+  mfaRequired: boolean;
 }
 
 /** Signs the access token for a session that was just opened or continued, next to its refresh token. */
-export async function issueTokens(deps: Pick<Deps, "tokens">, user: UserRow, sessionId: string, refreshToken: string): Promise<IssuedTokens> {
+export async function issueTokens(
+  deps: Pick<Deps, "tokens">,
+  user: UserRow,
+  sessionId: string,
+  refreshToken: string,
+  mfaRequired = false,
+): Promise<IssuedTokens> {
   const { token, expiresIn } = await deps.tokens.signAccessToken({ userId: user.id, sessionId });
-  return { accessToken: token, refreshToken, expiresIn, user };
+  return { accessToken: token, refreshToken, expiresIn, user, mfaRequired };
 }
 
 /**
@@ -143,18 +152,21 @@ async function attemptLogin(
       await recordAudit(tx, { action: "user.login_failed", targetId: user.id, ip: meta.ip, details: { reason: "deactivated" } });
       return null;
     }
-    const session = await createSession(tx, deps.config.jwt.refreshTtl, updated.id, meta);
+    // A TOTP user's password opens a pending session only: verifyMfa completes it (API.md §7). Read in
+    // this transaction, so a reset or a disable that commits first is what this login sees.
+    const mfaPending = await hasTotpEnabled(tx, updated.id);
+    const session = await createSession(tx, deps.config.jwt.refreshTtl, updated.id, meta, { amr: ["pwd"], mfaPending });
     await recordAudit(tx, {
       action: "user.login",
       actorId: updated.id,
       targetId: updated.id,
       ip: meta.ip,
-      details: { sessionId: session.sessionId },
+      details: { sessionId: session.sessionId, ...(mfaPending ? { mfaPending } : {}) },
     });
-    return { user: updated, ...session };
+    return { user: updated, mfaPending, ...session };
   });
   if (!result) throw unauthenticated("ACCOUNT_INACTIVE");
-  return issueTokens(deps, result.user, result.sessionId, result.refreshToken);
+  return issueTokens(deps, result.user, result.sessionId, result.refreshToken, result.mfaPending);
 }
 
 // No length cap: any string that is not a live token is simply unknown (UNAUTHENTICATED), as API.md §3 says.

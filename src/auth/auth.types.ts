@@ -53,6 +53,12 @@ export class AuthPayload {
   @Field(() => Int, { description: "Seconds until accessToken expires." })
   expiresIn!: number;
 
+  @Field(() => Boolean, {
+    description:
+      "true: these tokens belong to a pending session that must pass verifyMfa (within 5 minutes) before anything but me, verifyMfa, logout and logoutAll.",
+  })
+  mfaRequired!: boolean;
+
   @Field(() => User, { description: "The account the tokens belong to, as it is now." })
   user!: User;
 }

@@ -1,5 +1,5 @@
 import type { SessionRow } from "../db/schema.js";
-import { toUserView } from "../users/user.view.js";
+import { toOwnUserView } from "../users/user.view.js";
 import type { IssuedTokens } from "./auth.service.js";
 import { AuthPayload, Session } from "./auth.types.js";
 
@@ -8,14 +8,15 @@ import { AuthPayload, Session } from "./auth.types.js";
  * types. Each copies named fields only, as toUserView does for users.
  */
 
-/** A freshly issued pair (login, refreshToken, changePassword) as the GraphQL AuthPayload. */
+/** A freshly issued pair (login, refreshToken, changePassword, verifyMfa) as the GraphQL AuthPayload; its user is the caller. */
 export function toAuthPayloadView(issued: IssuedTokens): AuthPayload {
   return Object.assign(new AuthPayload(), {
     accessToken: issued.accessToken,
     refreshToken: issued.refreshToken,
     tokenType: "Bearer",
     expiresIn: issued.expiresIn,
-    user: toUserView(issued.user),
+    mfaRequired: issued.mfaRequired,
+    user: toOwnUserView(issued.user),
   });
 }
 

@@ -7,6 +7,8 @@ import { loadLiveSession, touchSession } from "./sessions.service.js";
 export interface Viewer {
   readonly user: UserRow;
   readonly sessionId: string;
+  /** The session waits for its second factor: the access layer lets it call only @allowPendingMfa fields. */
+  readonly mfaPending: boolean;
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9_\-.]+)$/i;
@@ -25,5 +27,5 @@ export async function authenticate(deps: Pick<Deps, "db" | "tokens">, authorizat
   const live = await loadLiveSession(deps.db, claims.sessionId, claims.userId);
   if ("ended" in live) throw unauthenticated(live.ended);
   if (live.stale) await touchSession(deps.db, live.sessionId);
-  return { user: live.user, sessionId: live.sessionId };
+  return { user: live.user, sessionId: live.sessionId, mfaPending: live.mfaPending };
 }

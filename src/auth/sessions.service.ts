@@ -1,9 +1,11 @@
-import { and, desc, eq, gt, inArray, isNull, ne, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { Db, Queryable, Tx } from "../db/client.js";
+import { sessionIsLive } from "../db/live-session.js";
 import { refreshTokens, sessions, users, type SessionRow, type UserRow } from "../db/schema.js";
 import type { Deps, RequestMeta } from "../deps.js";
 import { recordAudit } from "../audit/audit.service.js";
 import { generateOpaqueToken, hashToken } from "../lib/opaque-token.js";
+import { mfaRequired } from "./mfa/mfa-errors.js";
 
 const USER_AGENT_MAX = 512;
 
@@ -20,12 +22,29 @@ export type SessionRevokeReason =
 
 const expiresIn = (seconds: number) => sql`now() + make_interval(secs => ${seconds})`;
 
+/** How long a session may wait for its second factor before it is dead (API.md §7). */
+export const MFA_PENDING_SECONDS = 5 * 60;
+
+/**
+ * How a new session was authenticated. `amr` holds RFC 8176 method names ("pwd", "otp", plus
+ * "recovery_code"); a later factor (passkey, social login) adds a value, not a column.
+ */
+export interface SessionAuth {
+  amr: readonly string[];
+  /** The session waits for a second factor (a first-factor login of a TOTP user). */
+  mfaPending?: boolean;
+  /** Carried from the session this one replaces (changePassword): when the user last proved each. */
+  authTime?: Date;
+  mfaVerifiedAt?: Date | null;
+}
+
 /** Opens a session (a refresh-token family) and returns its first refresh token, in clear, once. */
 export async function createSession(
   tx: Queryable,
   refreshTtl: number,
   userId: string,
   meta: RequestMeta,
+  auth: SessionAuth = { amr: ["pwd"] },
 ): Promise<{ sessionId: string; refreshToken: string }> {
   const [session] = await tx
     .insert(sessions)
@@ -34,6 +53,10 @@ export async function createSession(
       expiresAt: expiresIn(refreshTtl),
       ip: meta.ip,
       userAgent: meta.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
+      amr: [...auth.amr],
+      ...(auth.authTime ? { authTime: auth.authTime } : {}),
+      mfaVerifiedAt: auth.mfaVerifiedAt ?? null,
+      mfaPendingUntil: auth.mfaPending ? expiresIn(MFA_PENDING_SECONDS) : null,
     })
     .returning({ id: sessions.id })
     .prepare("gatehouse_session_insert")
@@ -162,6 +185,16 @@ function whyEnded(row: { user: UserRow; live: boolean }): EndedSession["ended"] 
   return null;
 }
 
+/** How the caller's session was authenticated, to carry into a session that replaces it. */
+export async function findSessionAuth(db: Queryable, sessionId: string): Promise<SessionAuth | null> {
+  const [row] = await db
+    .select({ amr: sessions.amr, authTime: sessions.authTime, mfaVerifiedAt: sessions.mfaVerifiedAt })
+    .from(sessions)
+    .where(eq(sessions.id, sessionId))
+    .limit(1);
+  return row ?? null;
+}
+
 /**
  * Continues a session after its refresh token was consumed: checks the session and its user are still
  * good, issues the next refresh token and slides the expiry. Says why when the session cannot go on.
@@ -173,7 +206,7 @@ export async function continueSession(
   meta: RequestMeta,
 ): Promise<(LiveSession & { refreshToken: string }) | EndedSession> {
   const [row] = await tx
-    .select({ user: users, live: sql<boolean>`${sessions.revokedAt} is null and ${sessions.expiresAt} > now()` })
+    .select({ user: users, live: sessionIsLive, mfaPending: sql<boolean>`${sessions.mfaPendingUntil} is not null` })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(eq(sessions.id, sessionId))
@@ -182,6 +215,9 @@ export async function continueSession(
   if (!row) return { ended: "SESSION_REVOKED" };
   const ended = whyEnded(row);
   if (ended) return { ended };
+  // Thrown inside the caller's transaction, which rolls back: the refresh token stays unspent, so the
+  // client can still log out with it. A pending session is completed by verifyMfa, never refreshed.
+  if (row.mfaPending) throw mfaRequired("This session is waiting for its second factor: call verifyMfa; it cannot be refreshed");
 
   const refreshToken = generateOpaqueToken();
   await tx.insert(refreshTokens).values({ tokenHash: hashToken(refreshToken), sessionId });
@@ -204,7 +240,8 @@ function prepareLiveSession(db: Db) {
   return db
     .select({
       user: users,
-      live: sql<boolean>`${sessions.revokedAt} is null and ${sessions.expiresAt} > now()`,
+      live: sessionIsLive,
+      mfaPending: sql<boolean>`${sessions.mfaPendingUntil} is not null`,
       stale: sql<boolean>`${sessions.lastUsedAt} < now() - make_interval(secs => ${TOUCH_INTERVAL_SECONDS})`,
     })
     .from(sessions)
@@ -223,18 +260,23 @@ const liveSessionQueries = new WeakMap<Db, ReturnType<typeof prepareLiveSession>
 
 /**
  * The per-request check behind every @auth field: one indexed query (sessions primary key joined to
- * users primary key) that also says whether the session is live. When the session cannot be used it
- * says why, from the same row: ACCOUNT_INACTIVE for an inactive or deleted user, SESSION_REVOKED for a
- * revoked or expired session or one that is not this user's (no row).
+ * users primary key) that also says whether the session is live and whether it still waits for its
+ * second factor (a pending one lapses after five minutes). When the session cannot be used it says why,
+ * from the same row: ACCOUNT_INACTIVE for an inactive or deleted user, SESSION_REVOKED for a revoked or
+ * expired session or one that is not this user's (no row).
  */
-export async function loadLiveSession(db: Db, sessionId: string, userId: string): Promise<(LiveSession & { stale: boolean }) | EndedSession> {
+export async function loadLiveSession(
+  db: Db,
+  sessionId: string,
+  userId: string,
+): Promise<(LiveSession & { stale: boolean; mfaPending: boolean }) | EndedSession> {
   let query = liveSessionQueries.get(db);
   if (!query) liveSessionQueries.set(db, (query = prepareLiveSession(db)));
   const [row] = await query.execute({ sessionId, userId });
   if (!row) return { ended: "SESSION_REVOKED" };
   const ended = whyEnded(row);
   if (ended) return { ended };
-  return { sessionId, user: row.user, stale: row.stale };
+  return { sessionId, user: row.user, stale: row.stale, mfaPending: row.mfaPending };
 }
 
 /** Records that the session was just used (authenticate calls it at most once a TOUCH_INTERVAL_SECONDS). */
@@ -247,7 +289,7 @@ export async function listLiveSessions(db: Queryable, userId: string): Promise<S
   return db
     .select()
     .from(sessions)
-    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)))
+    .where(and(eq(sessions.userId, userId), sessionIsLive))
     .orderBy(desc(sessions.lastUsedAt), desc(sessions.id));
 }
 

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  bigint,
   boolean,
   customType,
   index,
@@ -66,6 +67,17 @@ export const sessions = pgTable(
     revokedReason: text("revoked_reason"),
     ip: text("ip"),
     userAgent: text("user_agent"),
+    // How and when the session was authenticated, so further factors (passkeys, social logins) join as
+    // further values rather than new columns: RFC 8176 method names ("pwd", "otp") plus "recovery_code".
+    amr: text("amr").array().notNull().default(sql`'{}'::text[]`),
+    authTime: timestamptz("auth_time").notNull().defaultNow(),
+    /** When a second factor was last proven in this session (verifyMfa, or confirming TOTP in it). */
+    mfaVerifiedAt: timestamptz("mfa_verified_at"),
+    /**
+     * Set while the session waits for its second factor: it may call only the @allowPendingMfa fields,
+     * cannot be refreshed, and is dead after this instant. Null for a complete session.
+     */
+    mfaPendingUntil: timestamptz("mfa_pending_until"),
   },
   (t) => [index("sessions_user_id_idx").on(t.userId, t.createdAt)],
 );
@@ -169,3 +181,37 @@ export const emailOutbox = pgTable(
 );
 
 export type EmailOutboxRow = typeof emailOutbox.$inferSelect;
+
+/**
+ * A user's second factors, one row per user that ever started a TOTP setup (kept out of the wide
+ * users row, which every request reads). The secret is sealed (lib/sealed.ts) with the user id as
+ * associated data, so a sealed secret copied to another row does not open.
+ */
+export const userMfa = pgTable("user_mfa", {
+  userId: uuid("user_id")
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
+  totpSecret: text("totp_secret").notNull(),
+  /** Null while the setup waits for confirmTotpSetup; TOTP is on once it is set. */
+  totpEnabledAt: timestamptz("totp_enabled_at"),
+  /** The newest RFC 6238 time step accepted for this user: a compare-and-set refuses it and older ones again. */
+  lastTotpStep: bigint("last_totp_step", { mode: "number" }),
+  createdAt: timestamptz("created_at").notNull().defaultNow(),
+  updatedAt: timestamptz("updated_at").notNull().defaultNow(),
+});
+
+/** Single-use recovery codes, stored as SHA-256 only (each carries 120 random bits). */
+export const recoveryCodes = pgTable(
+  "recovery_codes",
+  {
+    codeHash: text("code_hash").primaryKey(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    usedAt: timestamptz("used_at"),
+  },
+  (t) => [index("recovery_codes_user_id_idx").on(t.userId)],
+);
+
+export type UserMfaRow = typeof userMfa.$inferSelect;

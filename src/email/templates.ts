@@ -123,3 +123,38 @@ export function passwordChangedEmail(config: Links, to: string, fullName: string
     html: layout(config.appName, lines),
   };
 }
+
+/** The second-factor events the account's owner is told about (API.md §7). */
+export type MfaNotice = "totp-enabled" | "totp-disabled" | "recovery-codes-regenerated" | "recovery-code-used" | "mfa-reset-by-admin";
+
+const MFA_NOTICES: Record<MfaNotice, { subject: string; line: string }> = {
+  "totp-enabled": {
+    subject: "Two-factor authentication is on",
+    line: "Two-factor authentication was turned on for your account: signing in now also asks for a code from your authenticator app.",
+  },
+  "totp-disabled": {
+    subject: "Two-factor authentication is off",
+    line: "Two-factor authentication was turned off for your account: signing in now asks for your password only.",
+  },
+  "recovery-codes-regenerated": {
+    subject: "New recovery codes",
+    line: "A new set of recovery codes was made for your account; the previous codes no longer work.",
+  },
+  "recovery-code-used": {
+    subject: "A recovery code was used",
+    line: "A recovery code was used to sign in to your account. Each code works once; make a new set when few are left.",
+  },
+  "mfa-reset-by-admin": {
+    subject: "Two-factor authentication was reset",
+    line: "An administrator removed two-factor authentication from your account, as asked for when every factor is lost. " +
+      "Signing in now asks for your password only; turn two-factor authentication on again.",
+  },
+};
+
+/** To the account's address: a second factor changed or was used. */
+export function mfaNoticeEmail(config: Links, to: string, fullName: string | null, notice: MfaNotice): RenderedEmail {
+  const { subject, line } = MFA_NOTICES[notice];
+  const lines = [hello(fullName), line, `If this was not you, reset your password now and contact ${config.appName} support.`];
+  const template = notice.startsWith("mfa-") ? notice : `mfa-${notice}`;
+  return { template, to, subject: `${config.appName}: ${subject}`, text: text(lines), html: layout(config.appName, lines) };
+}

@@ -9,6 +9,7 @@ import {
   type GraphQLSchema,
 } from "graphql";
 import { Directive } from "type-graphql";
+import { mfaEnrollmentRequired, mfaRequired } from "../auth/mfa/mfa-errors.js";
 import { forbidden } from "../errors.js";
 import type { Role } from "../users/user.types.js";
 import type { Context } from "./context.js";
@@ -18,6 +19,11 @@ import type { Context } from "./context.js";
  * Those decorators only write the @auth / @public directive into the schema (so schema.graphql shows
  * the rule); applyAccessRules below is the one place that enforces them, and it refuses any root field
  * that has neither (deny by default).
+ *
+ * Two rules of the second factor (API.md §7) live here too, so no resolver repeats them: a session still
+ * waiting for its second factor reaches only the @auth fields marked @allowPendingMfa (FORBIDDEN, reason
+ * MFA_REQUIRED, elsewhere); and with REQUIRE_ADMIN_MFA an admin without TOTP reaches no ADMIN field
+ * (FORBIDDEN, reason MFA_ENROLLMENT_REQUIRED). @public fields never look at the session.
  */
 
 /** The caller must be authenticated, and an ADMIN when `requires` is "ADMIN". */
@@ -25,6 +31,9 @@ export const Auth = (requires: Role = "USER") => Directive(`@auth(requires: ${re
 
 /** Anyone may call this field, authenticated or not. */
 export const Public = () => Directive("@public");
+
+/** A session still waiting for its second factor may call this field too (me, verifyMfa, logout, logoutAll). */
+export const AllowPendingMfa = () => Directive("@allowPendingMfa");
 
 export function accessDirectives(role: GraphQLEnumType): GraphQLDirective[] {
   return [
@@ -47,6 +56,13 @@ export function accessDirectives(role: GraphQLEnumType): GraphQLDirective[] {
     new GraphQLDirective({
       name: "public",
       description: "Anyone may use the field, without a token.",
+      locations: [DirectiveLocation.FIELD_DEFINITION],
+    }),
+    new GraphQLDirective({
+      name: "allowPendingMfa",
+      description:
+        "A session that still waits for its second factor (AuthPayload.mfaRequired) may use the field; " +
+        "every other @auth field refuses it with FORBIDDEN, extensions.reason MFA_REQUIRED.",
       locations: [DirectiveLocation.FIELD_DEFINITION],
     }),
   ];
@@ -108,6 +124,7 @@ export function applyAccessRules(schema: GraphQLSchema): GraphQLSchema {
     [MapperKind.ROOT_FIELD]: (field) => {
       const rule = accessRuleOf(schema, field);
       if (rule.kind === "public") return field;
+      const allowsPendingMfa = getDirective(schema, field, "allowPendingMfa")?.[0] !== undefined;
       const resolve = field.resolve ?? defaultFieldResolver;
       if (rule.kind === "none") {
         return {
@@ -121,8 +138,13 @@ export function applyAccessRules(schema: GraphQLSchema): GraphQLSchema {
         ...field,
         resolve: async (source, args, context: Context, info) => {
           const viewer = await context.viewer();
-          if (rule.requires === "ADMIN" && viewer.user.role !== "ADMIN") {
-            throw forbidden("This operation requires the ADMIN role");
+          if (viewer.mfaPending && !allowsPendingMfa) throw mfaRequired();
+          if (rule.requires === "ADMIN") {
+            if (viewer.user.role !== "ADMIN") throw forbidden("This operation requires the ADMIN role");
+            // Only admin fields pay for this lookup (batched per request), never the hot path of `me`.
+            if (context.deps.config.requireAdminMfa && !(await context.loaders.mfaStatus.load(viewer.user.id)).totpEnabled) {
+              throw mfaEnrollmentRequired();
+            }
           }
           return resolve(source, args, context, info);
         },

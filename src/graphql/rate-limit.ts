@@ -9,6 +9,11 @@ export type KeyPart = "ip" | "email" | "user";
 export interface RateRule {
   limit: LimitName;
   per: KeyPart[];
+  /**
+   * A call that succeeds gives its hit back, so the limit counts failures only (wrong second-factor
+   * codes: an owner signing in on several devices must not run out, a guesser still gets `max` tries).
+   */
+  refundOnSuccess?: boolean;
 }
 
 function rawEmailOf(args: Record<string, unknown>): unknown {
@@ -38,6 +43,7 @@ async function keyOf(per: KeyPart[], ctx: Context, args: Record<string, unknown>
 export function RateLimit(...rules: RateRule[]) {
   const middleware: MiddlewareFn<Context> = async ({ context, args }, next) => {
     const limiter = context.deps.rateLimiter;
+    const refundable: Array<{ release(): Promise<void> }> = [];
     if (limiter.enabled) {
       // All of a field's limits pass together or none is charged: a call refused by its second limit
       // gives back the slot its first one took (else refusals on one key would spend another's quota).
@@ -45,14 +51,19 @@ export function RateLimit(...rules: RateRule[]) {
       try {
         for (const rule of rules) {
           const key = await keyOf(rule.per, context, args);
-          if (key !== null) taken.push(await limiter.check(rule.limit, key));
+          if (key === null) continue;
+          const hit = await limiter.check(rule.limit, key);
+          taken.push(hit);
+          if (rule.refundOnSuccess) refundable.push(hit);
         }
       } catch (err) {
         await Promise.all(taken.map((t) => t.release()));
         throw err;
       }
     }
-    return next();
+    const result: unknown = await next();
+    await Promise.all(refundable.map((t) => t.release()));
+    return result;
   };
   return UseMiddleware(middleware);
 }

@@ -8,6 +8,7 @@ import { EmailResolver } from "../email/email.resolver.js";
 // After EmailResolver, before MeResolver: schema.graphql keeps the reset fields where they were (see `resolvers`).
 import { PasswordResetResolver } from "../auth/password-reset.resolver.js";
 import { MeResolver } from "../me/me.resolver.js";
+import { MfaResolver, UserMfaResolver } from "../auth/mfa/mfa.resolver.js";
 import { UserActivityResolver, UserResolver } from "../users/user.resolver.js";
 import { accessDirectives, applyAccessRules, describeAccess } from "./access.js";
 
@@ -22,12 +23,14 @@ const resolvers = [
   PasswordResetResolver,
   EmailResolver,
   MeResolver,
+  MfaResolver,
   AdminResolver,
   UserResolver,
   UserActivityResolver,
   UserConnectionResolver,
   PageInfoResolver,
   UserStatisticsResolver,
+  UserMfaResolver,
 ] as const;
 
 let built: Promise<GraphQLSchema> | undefined;

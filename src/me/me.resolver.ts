@@ -1,20 +1,21 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
 import { AuthPayload } from "../auth/auth.types.js";
-import { Auth } from "../graphql/access.js";
+import { AllowPendingMfa, Auth } from "../graphql/access.js";
 import { RateLimit } from "../graphql/rate-limit.js";
 import type { Context } from "../graphql/context.js";
 import { deliverTokens } from "../graphql/token-transport.js";
 import { User } from "../users/user.types.js";
-import { toUserView } from "../users/user.view.js";
+import { toOwnUserView, toUserView } from "../users/user.view.js";
 import { ChangePasswordInput, UpdateMeInput } from "./me.types.js";
 import { changePassword, deactivateMe, updateMe } from "./me.service.js";
 
 @Resolver()
 export class MeResolver {
   @Auth()
+  @AllowPendingMfa()
   @Query(() => User, { description: "The caller's own account, read fresh on each request." })
   async me(@Ctx() ctx: Context): Promise<User> {
-    return toUserView((await ctx.viewer()).user);
+    return toOwnUserView((await ctx.viewer()).user);
   }
 
   @Auth()
@@ -42,8 +43,8 @@ export class MeResolver {
     @Arg("input", () => ChangePasswordInput, { description: "The current and the new password." }) input: ChangePasswordInput,
     @Ctx() ctx: Context,
   ): Promise<AuthPayload> {
-    const { user } = await ctx.viewer();
-    return deliverTokens(ctx, await changePassword(ctx.deps, user, input, ctx.meta));
+    const { user, sessionId } = await ctx.viewer();
+    return deliverTokens(ctx, await changePassword(ctx.deps, user, input, ctx.meta, sessionId));
   }
 
   @Auth()

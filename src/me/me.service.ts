@@ -3,7 +3,7 @@ import { z } from "zod";
 import { recordAudit } from "../audit/audit.service.js";
 import { issueTokens, type IssuedTokens } from "../auth/auth.service.js";
 import { checkPasswordPolicy } from "../auth/password.js";
-import { createSession, revokeUserSessions } from "../auth/sessions.service.js";
+import { createSession, findSessionAuth, revokeUserSessions } from "../auth/sessions.service.js";
 import { users, type UserRow } from "../db/schema.js";
 import { queuePasswordChangedNotice } from "../email/email.service.js";
 import { cancelPendingEmailChange, endOlderProofs } from "../email/older-proofs.js";
@@ -77,13 +77,15 @@ const changePasswordSchema = z.object({
  * Checks the current password, then applies the policy to the new one, revokes every session (this one
  * included: its access token stops working at the next request) and opens a fresh one for the caller.
  * A pending email change and every unused reset link die with the old password, and a notice goes to
- * the account's address.
+ * the account's address. The new session carries how the caller's session was authenticated (its amr
+ * and second factor), so a TOTP user is not asked for a code again.
  */
 export async function changePassword(
   deps: Pick<Deps, "db" | "hasher" | "tokens" | "config" | "outbox">,
   me: UserRow,
   input: ChangePasswordInput,
   meta: RequestMeta,
+  currentSessionId?: string,
 ): Promise<IssuedTokens> {
   // The current password first: without it the policy (the strength estimator) never runs, so a stolen
   // access token buys neither a strength oracle nor CPU.
@@ -102,8 +104,9 @@ export async function changePassword(
       .where(eq(users.id, me.id))
       .returning();
     if (!updated || !updated.isActive || updated.deletedAt) return null;
+    const auth = currentSessionId ? await findSessionAuth(tx, currentSessionId) : null;
     const revoked = await revokeUserSessions(tx, me.id, "password_changed");
-    const session = await createSession(tx, deps.config.jwt.refreshTtl, me.id, meta);
+    const session = await createSession(tx, deps.config.jwt.refreshTtl, me.id, meta, auth ?? undefined);
     // `updated` was read under the row lock of the UPDATE: its pendingEmail is the current one.
     await endOlderProofs(tx, updated, "password_changed", meta.ip);
     await recordAudit(tx, {

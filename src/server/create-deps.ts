@@ -20,6 +20,8 @@ export interface DepsOverrides {
   outbox?: OutboxWorkerOptions;
   /** The in-process rate-limit store (or Redis's fallback), to inspect it (tests). */
   rateLimitMemory?: MemoryHitStore;
+  /** The clock of the TOTP window (tests). */
+  now?: () => number;
 }
 
 /** Opens (or takes) the database, applies migrations and assembles the request dependencies. */
@@ -53,6 +55,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
       }),
       metrics,
       redis,
+      now: overrides.now ?? Date.now,
     };
   } catch (err) {
     if (!overrides.database) await database.close();

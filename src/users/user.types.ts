@@ -85,6 +85,9 @@ export class User {
   })
   deletedAt!: Date | null;
 
+  /** Set by toOwnUserView: the object is the caller's own account, whether or not a token came. */
+  isCaller?: boolean;
+
   /** Resolved by UserResolver.stats from these counters plus a batched session count. */
   activity!: Omit<UserActivity, "activeSessions">;
 }

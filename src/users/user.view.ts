@@ -29,3 +29,11 @@ export function toUserView(row: UserRow, now: Date = new Date()): User {
   };
   return user;
 }
+
+/**
+ * The caller's own account (login, register, verifyMfa payloads), for fields only the account itself
+ * and admins may read (User.mfa) when the request carries no token yet.
+ */
+export function toOwnUserView(row: UserRow): User {
+  return Object.assign(toUserView(row), { isCaller: true });
+}

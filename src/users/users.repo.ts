@@ -1,5 +1,6 @@
-import { and, count, eq, gt, inArray, isNull, notInArray, sql } from "drizzle-orm";
+import { and, count, eq, inArray, isNull, notInArray, sql } from "drizzle-orm";
 import type { Queryable } from "../db/client.js";
+import { sessionIsLive } from "../db/live-session.js";
 import { sessions, users, type UserRow } from "../db/schema.js";
 
 /** Lookups return null; the caller decides whether that is NOT_FOUND, UNAUTHENTICATED or silence. */
@@ -51,13 +52,13 @@ export async function otherActiveAdminExists(db: Queryable, excluded: readonly s
   return row !== undefined;
 }
 
-/** Active (not revoked, not expired) session counts for many users in one query. */
+/** Live session counts (not revoked, not expired, not a lapsed pending one) for many users in one query. */
 export async function countActiveSessions(db: Queryable, userIds: readonly string[]): Promise<Map<string, number>> {
   if (userIds.length === 0) return new Map();
   const rows = await db
     .select({ userId: sessions.userId, n: count() })
     .from(sessions)
-    .where(and(inArray(sessions.userId, [...userIds]), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)))
+    .where(and(inArray(sessions.userId, [...userIds]), sessionIsLive))
     .groupBy(sessions.userId);
   return new Map(rows.map((r) => [r.userId, Number(r.n)]));
 }

@@ -60,6 +60,8 @@ export interface StartOptions {
   testDb?: TestDatabase;
   /** The in-process rate-limit store to use (to inspect it). */
   rateLimitMemory?: MemoryHitStore;
+  /** The clock of the TOTP window (tests/support/mfa.ts's createTestClock). */
+  now?: () => number;
 }
 
 let counter = 0;
@@ -87,6 +89,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     ...(options.mailTransport ? { mailTransport: options.mailTransport } : {}),
     outbox: { pollIntervalMs: 25 },
     ...(options.rateLimitMemory ? { rateLimitMemory: options.rateLimitMemory } : {}),
+    ...(options.now ? { now: options.now } : {}),
   });
   if (options.outboxWorker !== false) deps.outbox.start();
   const app = await createApp(deps);
@@ -112,7 +115,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
       return { status: res.status, headers: res.headers, body: (await res.json()) as GqlResponse<T>["body"] };
     },
     async reset() {
-      await deps.db.execute(sql`truncate table refresh_tokens, sessions, audit_events, email_tokens, email_outbox, users cascade`);
+      await deps.db.execute(sql`truncate table refresh_tokens, sessions, audit_events, email_tokens, email_outbox, recovery_codes, user_mfa, users cascade`);
     },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));

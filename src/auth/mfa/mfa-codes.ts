@@ -1,0 +1,84 @@
+import type { KeyObject } from "node:crypto";
+import { z } from "zod";
+import type { Config } from "../../config.js";
+import type { Queryable } from "../../db/client.js";
+import type { UserRow } from "../../db/schema.js";
+import { enqueueEmail } from "../../email/outbox.js";
+import { greetingName, mfaNoticeEmail, type MfaNotice } from "../../email/templates.js";
+import { badInput } from "../../errors.js";
+import { parseInput } from "../../lib/validation.js";
+import { deriveKey, open, seal } from "../../lib/sealed.js";
+import { findUserMfa, spendRecoveryCode, spendTotpStep } from "./mfa.repo.js";
+import { normalizeRecoveryCode } from "./recovery-codes.js";
+import { matchTotpStep } from "./totp.js";
+
+/* What the code-taking MFA operations share: the secret's sealing, reading a code, mail notices. */
+
+const keys = new WeakMap<object, KeyObject>();
+
+/** The TOTP key: HKDF from ENCRYPTION_SECRET (or its JWT_SECRET-derived default) under a label of its own. */
+function totpKey(config: Pick<Config, "encryptionSecret">): KeyObject {
+  let key = keys.get(config);
+  if (!key) keys.set(config, (key = deriveKey(config.encryptionSecret, "gatehouse totp v1")));
+  return key;
+}
+
+// The user id is bound as associated data: a sealed secret copied into another user's row does not open.
+const aad = (userId: string) => `user_mfa:${userId}`;
+
+/** Seals a base32 TOTP secret for storage in user_mfa. */
+export const sealTotpSecret = (config: Pick<Config, "encryptionSecret">, userId: string, secret: string): string =>
+  seal(totpKey(config), secret, aad(userId));
+
+/** Opens a stored TOTP secret (throws SealedValueError under another ENCRYPTION_SECRET). */
+export const openTotpSecret = (config: Pick<Config, "encryptionSecret">, userId: string, sealed: string): string =>
+  open(totpKey(config), sealed, aad(userId));
+
+// Short cap: anything longer is no code, and zod answers before any work.
+const codeSchema = z.object({ code: z.string().trim().min(1, "Enter a code").max(64, "Not a valid code") });
+
+export const WRONG_CODE = "The code is not valid";
+
+/** A 6-digit TOTP code, spaces allowed ("123 456"), or null. */
+export function asTotpCode(raw: string): string | null {
+  const compact = raw.replace(/\s/g, "");
+  return /^\d{6}$/.test(compact) ? compact : null;
+}
+
+/**
+ * Checks a second-factor code of the user and spends it, inside the caller's transaction: a TOTP code
+ * of the current or previous step (its step then compare-and-set as spent), or an unused recovery
+ * code (marked used). Throws BAD_USER_INPUT on `code` otherwise; the transaction then rolls back, so
+ * nothing is spent. `epochSeconds` is deps.now's time. Which kind was used comes back.
+ */
+export async function spendSecondFactor(
+  tx: Queryable,
+  config: Pick<Config, "encryptionSecret">,
+  userId: string,
+  rawCode: string,
+  epochSeconds: number,
+): Promise<"otp" | "recovery_code"> {
+  const { code } = parseInput(codeSchema, { code: rawCode });
+  const wrong = (message = WRONG_CODE) => badInput([{ field: "code", message }]);
+  const mfa = await findUserMfa(tx, userId);
+  if (!mfa?.totpEnabledAt) throw wrong("Two-factor authentication is not on for this account");
+  const totp = asTotpCode(code);
+  if (totp) {
+    const step = matchTotpStep(openTotpSecret(config, userId, mfa.totpSecret), totp, epochSeconds);
+    if (step === null) throw wrong();
+    if (!(await spendTotpStep(tx, userId, step))) throw wrong("This code was already used: wait for the next one");
+    return "otp";
+  }
+  if (normalizeRecoveryCode(code) && (await spendRecoveryCode(tx, userId, code))) return "recovery_code";
+  throw wrong();
+}
+
+/** Queues a second-factor notice to the account's address, in the transaction of the change. */
+export async function queueMfaNotice(
+  tx: Queryable,
+  config: Pick<Config, "encryptionSecret" | "appBaseUrl" | "appName">,
+  user: Pick<UserRow, "email" | "fullName" | "emailVerified">,
+  notice: MfaNotice,
+): Promise<void> {
+  await enqueueEmail(tx, config, mfaNoticeEmail(config, user.email, greetingName(user), notice));
+}
