@@ -56,14 +56,14 @@ export type LoginMfaMutationVariables = Exact<{
 }>;
 
 
-export type LoginMfaMutation = { login: { mfaRequired: boolean, accessToken: string, refreshToken: string, expiresIn: number, user: { id: string, email: string } } };
+export type LoginMfaMutation = { login: { mfaRequired: boolean, accessToken: string, refreshToken: string | null, expiresIn: number, user: { id: string, email: string } } };
 
 export type VerifyMfaMutationVariables = Exact<{
   code: string;
 }>;
 
 
-export type VerifyMfaMutation = { verifyMfa: { mfaRequired: boolean, accessToken: string, refreshToken: string, expiresIn: number, user: { id: string, email: string } } };
+export type VerifyMfaMutation = { verifyMfa: { mfaRequired: boolean, accessToken: string, refreshToken: string | null, expiresIn: number, user: { id: string, email: string } } };
 
 export type MyMfaQueryVariables = Exact<{ [key: string]: never; }>;
 
