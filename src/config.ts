@@ -111,6 +111,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
         "(a repeated or patterned value is refused); generate one with: openssl rand -base64 32",
     );
   }
+  // TOTP secrets and queued emails are sealed under keys derived from it. Derived from JWT_SECRET, a
+  // rotation of the signing secret would make every enrolled authenticator unusable.
+  if (isProduction && !v.ENCRYPTION_SECRET) {
+    problems.push(
+      "ENCRYPTION_SECRET is required in production (at least 32 random bytes, kept apart from JWT_SECRET): it seals TOTP secrets and queued emails",
+    );
+  }
+  if (isProduction && v.ENCRYPTION_SECRET && estimateEntropyBits(v.ENCRYPTION_SECRET) < MIN_PRODUCTION_SECRET_BITS) {
+    problems.push(
+      `ENCRYPTION_SECRET: must carry at least ${MIN_PRODUCTION_SECRET_BITS} bits of entropy in production ` +
+        "(a repeated or patterned value is refused); generate one with: openssl rand -base64 32",
+    );
+  }
+  if (isProduction && v.ENCRYPTION_SECRET && v.ENCRYPTION_SECRET === v.JWT_SECRET) {
+    problems.push("ENCRYPTION_SECRET must differ from JWT_SECRET");
+  }
   if (v.METRICS_PORT !== undefined && v.METRICS_PORT !== 0 && v.METRICS_PORT === v.PORT) {
     problems.push("METRICS_PORT must differ from PORT (/metrics gets a listener of its own)");
   }

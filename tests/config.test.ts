@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from "../src/config.js";
 
 // Production refuses low-entropy secrets (API.md §5): a fixed random value, as `openssl rand -base64 32` prints.
 const SECRET = "q3V9xL2mR7pT0wZ8kB4nF6hJ1sD5gY9cA2eU7iO3rW0=";
+const ENC = "Zr5Tq8Wm2Xv7Ln4Kp9Hs1Dj6Fb3Gc0Ye8Ua5Io2Pw7=";
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -70,16 +71,19 @@ describe("config", () => {
   });
 
   it("applies the production rules with one-line reasons", () => {
-    expect(problemsOf({ NODE_ENV: "production", MAIL_TRANSPORT: "log" })).toEqual([
+    expect(problemsOf({ NODE_ENV: "production", MAIL_TRANSPORT: "log", ENCRYPTION_SECRET: ENC })).toEqual([
       "JWT_SECRET is required in production (at least 32 random bytes)",
     ]);
-    expect(problemsOf({ NODE_ENV: "production", JWT_SECRET: SECRET }).join()).toMatch(/RESEND_API_KEY and EMAIL_FROM, or MAIL_TRANSPORT=log/);
-    expect(problemsOf({ NODE_ENV: "production", JWT_SECRET: SECRET, MAIL_TRANSPORT: "log", RATE_LIMITS: "off" })).toEqual([
+    expect(problemsOf({ NODE_ENV: "production", JWT_SECRET: SECRET, ENCRYPTION_SECRET: ENC }).join()).toMatch(
+      /RESEND_API_KEY and EMAIL_FROM, or MAIL_TRANSPORT=log/,
+    );
+    expect(problemsOf({ NODE_ENV: "production", JWT_SECRET: SECRET, ENCRYPTION_SECRET: ENC, MAIL_TRANSPORT: "log", RATE_LIMITS: "off" })).toEqual([
       "RATE_LIMITS=off is refused in production",
     ]);
-    const prod = loadConfig({ NODE_ENV: "production", JWT_SECRET: SECRET, RESEND_API_KEY: "re_x", EMAIL_FROM: "a@b.co" });
+    const prod = loadConfig({ NODE_ENV: "production", JWT_SECRET: SECRET, ENCRYPTION_SECRET: ENC, RESEND_API_KEY: "re_x", EMAIL_FROM: "a@b.co" });
     expect(prod).toMatchObject({ host: "0.0.0.0", introspection: false, mail: { transport: "resend" } });
-    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: SECRET, MAIL_TRANSPORT: "log", INTROSPECTION: "true" }).introspection).toBe(true);
+    const withIntrospection = { NODE_ENV: "production", JWT_SECRET: SECRET, ENCRYPTION_SECRET: ENC, MAIL_TRANSPORT: "log", INTROSPECTION: "true" };
+    expect(loadConfig(withIntrospection).introspection).toBe(true);
   });
 
   it("parses durations, lists and proxies", () => {
@@ -120,7 +124,17 @@ describe("ENCRYPTION_SECRET", () => {
     expect(problemsOf({ ENCRYPTION_SECRET: "short" })).toEqual(["ENCRYPTION_SECRET: must be at least 32 bytes long"]);
   });
 
-  it("when unset, is derived from JWT_SECRET: stable for one JWT_SECRET, never equal to it, different for another", () => {
+  it("is required in production, with entropy, and apart from JWT_SECRET (TOTP secrets are sealed under it)", () => {
+    const prod = { NODE_ENV: "production", JWT_SECRET: SECRET, MAIL_TRANSPORT: "log" };
+    expect(problemsOf(prod)).toEqual([
+      "ENCRYPTION_SECRET is required in production (at least 32 random bytes, kept apart from JWT_SECRET): it seals TOTP secrets and queued emails",
+    ]);
+    expect(problemsOf({ ...prod, ENCRYPTION_SECRET: "e".repeat(32) })[0]).toMatch(/^ENCRYPTION_SECRET: must carry at least 128 bits of entropy/);
+    expect(problemsOf({ ...prod, ENCRYPTION_SECRET: SECRET })).toEqual(["ENCRYPTION_SECRET must differ from JWT_SECRET"]);
+    expect(loadConfig({ ...prod, ENCRYPTION_SECRET: ENC }).encryptionSecret).toBe(ENC);
+  });
+
+  it("when unset outside production, is derived from JWT_SECRET: stable for one JWT_SECRET, never equal to it, different for another", () => {
     const derived = loadConfig({ JWT_SECRET: SECRET }).encryptionSecret;
     expect(loadConfig({ JWT_SECRET: SECRET }).encryptionSecret).toBe(derived);
     expect(derived).not.toBe(SECRET);

@@ -27,7 +27,7 @@ import {
   type Reply,
   type RunningNginx,
 } from "./support/nginx.js";
-import { STRONG_PASSWORD, TEST_JWT_SECRET, uniqueEmail } from "./support/server.js";
+import { STRONG_PASSWORD, TEST_ENCRYPTION_SECRET, TEST_JWT_SECRET, uniqueEmail } from "./support/server.js";
 
 const METRICS_TOKEN = "metrics-token-that-is-at-least-32-bytes-long";
 
@@ -102,6 +102,7 @@ describe.skipIf(skipReason !== undefined)(`nginx in front of two instances${skip
       REDIS_URL: process.env.TEST_REDIS_URL!,
       REDIS_PREFIX: `test:${randomUUID()}:`,
       JWT_SECRET: TEST_JWT_SECRET,
+      ENCRYPTION_SECRET: TEST_ENCRYPTION_SECRET,
       MAIL_TRANSPORT: "log",
       TRUST_PROXY: "1",
       METRICS_TOKEN,

@@ -4,7 +4,7 @@ import { LOGIN, REGISTER } from "./support/flows.js";
 import { backend, createPostgresDatabase } from "./support/database.js";
 import { startFakeResend, resendEnv, type FakeResend } from "./support/fake-resend.js";
 import { startServerProcess, type ServerProcess } from "../scripts/server-process.js";
-import { STRONG_PASSWORD, TEST_JWT_SECRET, uniqueEmail } from "./support/server.js";
+import { STRONG_PASSWORD, TEST_ENCRYPTION_SECRET, TEST_JWT_SECRET, uniqueEmail } from "./support/server.js";
 
 interface Body {
   data?: Record<string, unknown> | null;
@@ -40,6 +40,7 @@ describe.runIf(backend === "postgres" && !!process.env.TEST_REDIS_URL)("two inst
       REDIS_URL: process.env.TEST_REDIS_URL!,
       REDIS_PREFIX: `test:${randomUUID()}:`,
       JWT_SECRET: TEST_JWT_SECRET,
+      ENCRYPTION_SECRET: TEST_ENCRYPTION_SECRET,
       RATE_LIMIT_REGISTER: "4/1h",
       ...resendEnv(fake),
     };

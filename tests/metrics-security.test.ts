@@ -10,7 +10,7 @@ import { startMetricsServer } from "../src/server/metrics-server.js";
 import { captureLogs } from "./support/logs.js";
 import { backend, createTestDatabase, type TestDatabase } from "./support/database.js";
 import { startServerProcess } from "../scripts/server-process.js";
-import { TEST_JWT_SECRET, startTestServer, type TestServer } from "./support/server.js";
+import { TEST_ENCRYPTION_SECRET, TEST_JWT_SECRET, startTestServer, type TestServer } from "./support/server.js";
 
 const METRICS_TOKEN = "metrics-token-0f3a9c2e7b51d846a0c3e9f1b27d5a64";
 const ATTACK_REQUESTS = 300;
@@ -157,6 +157,7 @@ describe("the METRICS_PORT listener of the real process", () => {
       const server = await startServerProcess({
         NODE_ENV: "production",
         JWT_SECRET: TEST_JWT_SECRET,
+        ENCRYPTION_SECRET: TEST_ENCRYPTION_SECRET,
         MAIL_TRANSPORT: "log",
         DATA_DIR: dataDir,
         METRICS_PORT: "0",

@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { BODY_LIMIT } from "../src/server/app.js";
-import { TEST_JWT_SECRET, startTestServer, type TestServer } from "./support/server.js";
+import { TEST_ENCRYPTION_SECRET, TEST_JWT_SECRET, startTestServer, type TestServer } from "./support/server.js";
 
-const production = { NODE_ENV: "production", MAIL_TRANSPORT: "log", RATE_LIMITS: "on" };
+const production = { NODE_ENV: "production", MAIL_TRANSPORT: "log", RATE_LIMITS: "on", ENCRYPTION_SECRET: TEST_ENCRYPTION_SECRET };
 
 describe("response headers", () => {
   let t: TestServer;

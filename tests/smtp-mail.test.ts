@@ -208,7 +208,7 @@ describe("SMTP configuration", () => {
   });
 
   it("production accepts SMTP as its configured transport", () => {
-    const prod = loadConfig({ NODE_ENV: "production", JWT_SECRET: "x9$Lq2!vR7#mT4@pZ8&nK1*wF6^hB3%c", SMTP_URL: "smtps://u:p@mail.example.com", EMAIL_FROM: FROM });
+    const prod = loadConfig({ NODE_ENV: "production", JWT_SECRET: "x9$Lq2!vR7#mT4@pZ8&nK1*wF6^hB3%c", ENCRYPTION_SECRET: "K7#pQ2$wZ9!mV4@xR8&nT1*bF6^hL3%d", SMTP_URL: "smtps://u:p@mail.example.com", EMAIL_FROM: FROM });
     expect(prod.mail.transport).toBe("smtp");
   });
 

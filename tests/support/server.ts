@@ -17,6 +17,8 @@ import { createTestDatabase, type TestDatabase } from "./database.js";
 export const fastHasher = (): Hasher => createArgon2Hasher({ memoryCost: 256, timeCost: 1, parallelism: 1 });
 
 export const TEST_JWT_SECRET = "test-secret-that-is-at-least-32-bytes-long!";
+/** Production refuses to start without ENCRYPTION_SECRET; test servers and processes pass this one. */
+export const TEST_ENCRYPTION_SECRET = "test-encryption-key-of-32-bytes-or-more!";
 
 /** A password the policy accepts (zxcvbn score 4). */
 export const STRONG_PASSWORD = "correct horse battery staple";
@@ -77,6 +79,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
   const config = loadConfig({
     NODE_ENV: "test",
     JWT_SECRET: TEST_JWT_SECRET,
+    ...(options.env?.["NODE_ENV"] === "production" ? { ENCRYPTION_SECRET: TEST_ENCRYPTION_SECRET } : {}),
     // Off unless the test is about them (it passes RATE_LIMITS: "on").
     RATE_LIMITS: "off",
     ...(testDb.url ? { DATABASE_URL: testDb.url } : {}),
