@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from "jose";
 import Provider from "oidc-provider";
 
 /*
@@ -19,8 +20,12 @@ export interface TestIdp {
   clientId: string;
   clientSecret: string;
   accounts: Map<string, IdpAccount>;
-  /** "nonce": the ID token carries another nonce than the one asked for. */
-  misbehave: "none" | "nonce";
+  /**
+   * "nonce": the ID token carries another nonce than the one asked for; "audience" / "issuer": the
+   * token endpoint returns an ID token, validly signed with the provider's key, for another client / from
+   * another issuer.
+   */
+  misbehave: "none" | "nonce" | "audience" | "issuer";
   /** The env that points a Gatehouse at it as provider `name`. */
   env(name?: string): Record<string, string>;
   /** Signs `accountId` in at the authorization URL and returns the URL it redirects the browser to (the callback). */
@@ -47,11 +52,15 @@ export async function startTestIdp(options: Options = {}): Promise<TestIdp> {
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const accounts = new Map<string, IdpAccount>();
+  // Our own signing key (not oidc-provider's built-in one), so the misbehaving modes can re-sign tokens.
+  const { privateKey } = await generateKeyPair("RS256", { extractable: true });
+  const jwk = { ...(await exportJWK(privateKey)), kid: "test-idp-key", alg: "RS256", use: "sig" };
 
   const provider = new Provider(issuer, {
     clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: [redirectUri], grant_types: ["authorization_code"], response_types: ["code"] }],
     claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"] },
     cookies: { keys: ["test-idp-cookie-key-not-secret"] },
+    jwks: { keys: [jwk] },
     features: { devInteractions: { enabled: true } },
     pkce: { required: () => true },
     async findAccount(_ctx, sub) {
@@ -87,6 +96,13 @@ export async function startTestIdp(options: Options = {}): Promise<TestIdp> {
       ctx.querystring = query.toString();
     }
     await next();
+    const body = ctx.body as { id_token?: string } | undefined;
+    if ((idp.misbehave === "audience" || idp.misbehave === "issuer") && ctx.path === "/token" && body?.id_token) {
+      const claims = decodeJwt(body.id_token);
+      const changed = idp.misbehave === "audience" ? { aud: "someone-else" } : { iss: "http://127.0.0.1:1/another-issuer" };
+      const idToken = await new SignJWT({ ...claims, ...changed }).setProtectedHeader({ alg: "RS256", kid: jwk.kid }).sign(privateKey);
+      ctx.body = { ...body, id_token: idToken };
+    }
   });
   handler = provider.callback();
   return idp;
