@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { captureLogs } from "./support/logs.js";
 import { configProblems } from "./support/config.js";
 import { ME } from "./support/login.js";
-import { PROVIDERS, START_LOGIN, fieldErrorOf, startLogin } from "./support/oauth.js";
+import { COMPLETE_LOGIN, PROVIDERS, START_LOGIN, fieldErrorOf, startLogin } from "./support/oauth.js";
 import { startTestIdp, type TestIdp } from "./support/oidc-provider.js";
 import { ok } from "./support/mfa.js";
 import { startTestServer, TEST_JWT_SECRET, type TestServer } from "./support/server.js";
@@ -87,5 +87,27 @@ describe("a provider unreachable at start-up", () => {
     clock += 10 * 60_000;
     expect((await startLogin(t, "down")).authorizationUrl).toContain(late.issuer);
     expect(ok(await t.gql<{ oauthProviders: string[] }>(PROVIDERS)).oauthProviders.sort()).toEqual(["down", "local"]);
+  });
+});
+
+describe("rate limits", () => {
+  let idp: TestIdp;
+  let t: TestServer;
+  beforeAll(async () => {
+    idp = await startTestIdp();
+    t = await startTestServer({ env: { ...idp.env(), RATE_LIMITS: "on", RATE_LIMIT_OAUTH_START: "2/1h", RATE_LIMIT_OAUTH_COMPLETE: "2/1h" } });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await idp?.close();
+  });
+
+  it("limits starting and completing per client address", async () => {
+    const starts = [];
+    for (let i = 0; i < 3; i++) starts.push(await t.gql(START_LOGIN, { p: "local" }));
+    expect(starts.map((r) => r.body.errors?.[0]?.extensions.code ?? "OK")).toEqual(["OK", "OK", "RATE_LIMITED"]);
+    const completes = [];
+    for (let i = 0; i < 3; i++) completes.push(await t.gql(COMPLETE_LOGIN, { f: "7d0c5d1e-0000-4000-8000-000000000000", u: "http://localhost:3000/oauth/callback" }));
+    expect(completes.map((r) => r.body.errors?.[0]?.extensions.code)).toEqual(["BAD_USER_INPUT", "BAD_USER_INPUT", "RATE_LIMITED"]);
   });
 });

@@ -5,7 +5,7 @@ import { users } from "../src/db/schema.js";
 import { auditRows } from "./support/audit.js";
 import { LOGIN, signUp } from "./support/flows.js";
 import { ME } from "./support/login.js";
-import { MY_IDENTITIES, PROVIDERS, socialLogin, fieldErrorOf } from "./support/oauth.js";
+import { COMPLETE_LOGIN, MY_IDENTITIES, PROVIDERS, socialLogin, fieldErrorOf, startLogin } from "./support/oauth.js";
 import { startTestIdp, type TestIdp } from "./support/oidc-provider.js";
 import { startTestServer, STRONG_PASSWORD, uniqueEmail, type TestServer } from "./support/server.js";
 
@@ -86,6 +86,15 @@ describe("social login (OpenID Connect)", () => {
     const res = await login("idp-unv-1");
     expect(fieldErrorOf(res)).toMatchObject({ code: "CONFLICT", reason: "LINK_REQUIRED" });
     expect(await auditRows(t, { action: "user.identity_linked" })).toHaveLength(0);
+  });
+
+  it("returns its tokens through the cookie transport when asked, like login", async () => {
+    idp.accounts.set("cookie-1", { email: uniqueEmail("cookie"), email_verified: true });
+    const start = await startLogin(t);
+    const callback = await idp.authorize(start.authorizationUrl, "cookie-1");
+    const res = await t.gql<{ completeOAuthLogin: { refreshToken: string | null } }>(COMPLETE_LOGIN, { f: start.flowId, u: callback }, { headers: { "x-auth-transport": "cookie" } });
+    expect(res.body.data?.completeOAuthLogin.refreshToken).toBeNull();
+    expect(res.headers.getSetCookie().join("\n")).toMatch(/^gh_refresh=[^;]+;.*HttpOnly/im);
   });
 
   it("refuses a deactivated account", async () => {
