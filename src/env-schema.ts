@@ -236,7 +236,10 @@ function checkProviderUrl(variable: string, value: string, isProduction: boolean
  */
 export function parseOAuthEnv(
   env: NodeJS.ProcessEnv,
-  v: Pick<z.infer<typeof envSchema>, "OIDC_PROVIDERS" | "GITHUB_CLIENT_ID" | "GITHUB_CLIENT_SECRET" | "GITHUB_BASE_URL" | "GITHUB_API_URL" | "OAUTH_REDIRECT_URI" | "APP_BASE_URL">,
+  v: Pick<
+    z.infer<typeof envSchema>,
+    "OIDC_PROVIDERS" | "GITHUB_CLIENT_ID" | "GITHUB_CLIENT_SECRET" | "GITHUB_BASE_URL" | "GITHUB_API_URL" | "OAUTH_REDIRECT_URI" | "APP_BASE_URL"
+  >,
   isProduction: boolean,
 ): { value: OAuthConfig; problems: string[] } {
   const problems: string[] = [];

@@ -92,7 +92,8 @@ describe("social login (OpenID Connect)", () => {
     idp.accounts.set("cookie-1", { email: uniqueEmail("cookie"), email_verified: true });
     const start = await startLogin(t);
     const callback = await idp.authorize(start.authorizationUrl, "cookie-1");
-    const res = await t.gql<{ completeOAuthLogin: { refreshToken: string | null } }>(COMPLETE_LOGIN, { f: start.flowId, u: callback }, { headers: { "x-auth-transport": "cookie" } });
+    const cookie = { headers: { "x-auth-transport": "cookie" } };
+    const res = await t.gql<{ completeOAuthLogin: { refreshToken: string | null } }>(COMPLETE_LOGIN, { f: start.flowId, u: callback }, cookie);
     expect(res.body.data?.completeOAuthLogin.refreshToken).toBeNull();
     expect(res.headers.getSetCookie().join("\n")).toMatch(/^gh_refresh=[^;]+;.*HttpOnly/im);
   });

@@ -81,7 +81,13 @@ export async function startGithubStub(redirectUri = "http://localhost:3000/oauth
   return {
     baseUrl,
     users,
-    env: () => ({ GITHUB_CLIENT_ID: CLIENT_ID, GITHUB_CLIENT_SECRET: CLIENT_SECRET, GITHUB_BASE_URL: baseUrl, GITHUB_API_URL: `${baseUrl}/api`, OAUTH_REDIRECT_URI: redirectUri }),
+    env: () => ({
+      GITHUB_CLIENT_ID: CLIENT_ID,
+      GITHUB_CLIENT_SECRET: CLIENT_SECRET,
+      GITHUB_BASE_URL: baseUrl,
+      GITHUB_API_URL: `${baseUrl}/api`,
+      OAUTH_REDIRECT_URI: redirectUri,
+    }),
     async authorize(authorizationUrl, userId) {
       const res = await fetch(authorizationUrl, { redirect: "manual", headers: { "x-test-user": String(userId) } });
       const location = res.headers.get("location");

@@ -47,8 +47,8 @@ export async function startTestIdp(options: Options = {}): Promise<TestIdp> {
   const redirectUri = options.redirectUri ?? TEST_REDIRECT_URI;
   const clientId = options.clientId ?? "gatehouse";
   const clientSecret = "gatehouse-test-client-secret";
-  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  const server: Server = createServer((req, res) => handler!(req, res));
+  const route: { handler?: (req: IncomingMessage, res: ServerResponse) => void } = {};
+  const server: Server = createServer((req, res) => route.handler!(req, res));
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const accounts = new Map<string, IdpAccount>();
@@ -57,7 +57,9 @@ export async function startTestIdp(options: Options = {}): Promise<TestIdp> {
   const jwk = { ...(await exportJWK(privateKey)), kid: "test-idp-key", alg: "RS256", use: "sig" };
 
   const provider = new Provider(issuer, {
-    clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: [redirectUri], grant_types: ["authorization_code"], response_types: ["code"] }],
+    clients: [
+      { client_id: clientId, client_secret: clientSecret, redirect_uris: [redirectUri], grant_types: ["authorization_code"], response_types: ["code"] },
+    ],
     claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"] },
     cookies: { keys: ["test-idp-cookie-key-not-secret"] },
     jwks: { keys: [jwk] },
@@ -104,7 +106,7 @@ export async function startTestIdp(options: Options = {}): Promise<TestIdp> {
       ctx.body = { ...body, id_token: idToken };
     }
   });
-  handler = provider.callback();
+  route.handler = provider.callback();
   return idp;
 }
 

@@ -188,7 +188,13 @@ export async function unlinkIdentity(deps: Pick<Deps, "db">, userId: string, ide
   });
   if (outcome === "not_found") throw notFound("No such identity");
   if (outcome === "last") {
-    await recordAudit(deps.db, { action: "user.oauth_refused", actorId: userId, targetId: userId, ip: meta.ip, details: { reason: "last_way_in", identityId } });
+    await recordAudit(deps.db, {
+      action: "user.oauth_refused",
+      actorId: userId,
+      targetId: userId,
+      ip: meta.ip,
+      details: { reason: "last_way_in", identityId },
+    });
     throw forbidden("This is the account's last way to sign in: set a password (requestPasswordReset) or link another provider first");
   }
   return true;

@@ -25,7 +25,9 @@ const CALLBACK_URL = { description: "The full URL the provider redirected the br
 @Resolver()
 export class OAuthResolver {
   @Public()
-  @Query(() => [String], { description: "The social-login providers that work now (configured, and their discovery succeeded), e.g. [\"google\", \"github\"]." })
+  @Query(() => [String], {
+    description: 'The social-login providers that work now (configured, and their discovery succeeded), e.g. ["google", "github"].',
+  })
   oauthProviders(@Ctx() ctx: Context): string[] {
     return ctx.deps.oauth.available();
   }
@@ -74,7 +76,10 @@ export class OAuthResolver {
       "Starts linking a provider account to the caller's account; finish with completeOAuthLink. BAD_USER_INPUT on provider for a " +
       "name oauthProviders does not list; RATE_LIMITED as startOAuthLogin.",
   })
-  async startOAuthLink(@Arg("provider", () => String, { description: "A name from oauthProviders." }) provider: string, @Ctx() ctx: Context): Promise<OAuthStart> {
+  async startOAuthLink(
+    @Arg("provider", () => String, { description: "A name from oauthProviders." }) provider: string,
+    @Ctx() ctx: Context,
+  ): Promise<OAuthStart> {
     const { user } = await ctx.viewer();
     return startOAuth(ctx.deps, { provider }, "LINK", user.id);
   }

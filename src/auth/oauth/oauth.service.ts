@@ -118,7 +118,10 @@ export async function completeOAuthLogin(
     return issued;
   } catch (err) {
     deps.metrics.logins.inc({ result: "failure" });
-    if (err instanceof AppError) await refuse(deps, null, meta, { reason: String(err.extensions["reason"] ?? err.code), provider, issuer: profile.issuer, subject: profile.subject });
+    if (err instanceof AppError) {
+      const reason = String(err.extensions["reason"] ?? err.code);
+      await refuse(deps, null, meta, { reason, provider, issuer: profile.issuer, subject: profile.subject });
+    }
     throw err;
   }
 }

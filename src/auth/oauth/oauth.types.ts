@@ -1,6 +1,8 @@
 import { Field, GraphQLISODateTime, ID, ObjectType } from "type-graphql";
 
-@ObjectType({ description: "A started social-login flow: send the browser to authorizationUrl and keep flowId (e.g. in sessionStorage) for the callback page." })
+@ObjectType({
+  description: "A started social-login flow: send the browser to authorizationUrl and keep flowId (e.g. in sessionStorage) for the callback page.",
+})
 export class OAuthStart {
   @Field(() => String, { description: "The provider's authorization URL (PKCE S256, state and nonce of this flow). Valid for 10 minutes." })
   authorizationUrl!: string;
