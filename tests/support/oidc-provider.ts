@@ -40,6 +40,8 @@ interface Options {
   clientId?: string;
   /** Listen on this port (the manual run's script), default a free one. */
   port?: number;
+  /** Any login name is an account, <login>@example.com with a verified email (npm run dev:idp). */
+  anyLogin?: boolean;
 }
 
 /** Starts the provider; `redirectUri` must be the Gatehouse's OAUTH_REDIRECT_URI. */
@@ -66,7 +68,7 @@ export async function startTestIdp(options: Options = {}): Promise<TestIdp> {
     features: { devInteractions: { enabled: true } },
     pkce: { required: () => true },
     async findAccount(_ctx, sub) {
-      const account = accounts.get(sub);
+      const account = accounts.get(sub) ?? (options.anyLogin ? { email: `${sub}@example.com`, email_verified: true, name: sub } : undefined);
       if (!account) return undefined;
       return { accountId: sub, claims: async () => ({ sub, ...account }) };
     },
