@@ -79,6 +79,19 @@ describe("social-login flows", () => {
     expect(fieldErrorOf(await completeLogin(t, start.flowId, elsewhere))).toMatchObject(badOn("callbackUrl"));
   });
 
+  it.each([
+    ["another", (u: URL) => u.searchParams.set("iss", "https://idp.evil.example")],
+    ["a missing", (u: URL) => u.searchParams.delete("iss")],
+  ] as const)("refuses %s RFC 9207 iss in the callback (the provider announces it sends one)", async (_label, tamper) => {
+    const start = await startLogin(t);
+    const callback = new URL(await idp.authorize(start.authorizationUrl, person()));
+    expect(callback.searchParams.get("iss")).toBe(idp.issuer);
+    tamper(callback);
+    logs.lines.length = 0;
+    expect(fieldErrorOf(await completeLogin(t, start.flowId, callback.toString()))).toMatchObject(badOn("callbackUrl"));
+    expect(logs.lines.join("")).toMatch(/"detail":"[^"]*\\"iss\\" \(issuer\)/);
+  });
+
   it("refuses the provider's error= callback", async () => {
     const start = await startLogin(t);
     const state = new URL(start.authorizationUrl).searchParams.get("state");
@@ -94,7 +107,7 @@ describe("social-login flows", () => {
     expect(fieldErrorOf(await completeLogin(t, start.flowId, callback))).toMatchObject(badOn("callbackUrl"));
     expect(await auditRows(t, { action: "user.registered" })).toHaveLength(0);
     // Refused by openid-client's ID token check, not by anything before it.
-    expect(logs.lines.join("")).toMatch(/"code":"OAUTH_JWT_CLAIM_COMPARISON_FAILED","claim":"nonce"/);
+    expect(logs.lines.join("")).toMatch(/"code":"OAUTH_JWT_CLAIM_COMPARISON_FAILED".*"claim":"nonce"/);
   });
 
   it.each([

@@ -84,11 +84,16 @@ async function finishFlow(
   try {
     return { provider: flow.provider, profile: await provider.complete(url, flow.checks) };
   } catch (err) {
-    const e = err as { name?: string; code?: string; message?: string; cause?: { claim?: unknown; cause?: { claim?: unknown } } };
-    // Name, code, message and the claim at fault only: a cause can hold the provider's response body (tokens).
+    const e = err as { name?: string; code?: string; message?: string; cause?: { claim?: unknown; message?: unknown; cause?: { claim?: unknown } } };
+    // Name, code, messages and the claim at fault only: a cause can hold the provider's response body (tokens).
     const claim = [e.cause?.claim, e.cause?.cause?.claim].find((c) => typeof c === "string");
+    const detail = e.cause instanceof Error ? e.cause.message : undefined;
     deps.logger.warn(
-      { provider: flow.provider, requestId: meta.requestId, err: { name: e.name, code: e.code, message: e.message, ...(claim ? { claim } : {}) } },
+      {
+        provider: flow.provider,
+        requestId: meta.requestId,
+        err: { name: e.name, code: e.code, message: e.message, ...(detail ? { detail } : {}), ...(claim ? { claim } : {}) },
+      },
       "oauth callback refused",
     );
     await refuse(deps, userId, meta, { reason: "callback_rejected", provider: flow.provider, error: e.code ?? e.name ?? "error" });
