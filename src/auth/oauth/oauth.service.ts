@@ -59,7 +59,8 @@ async function finishFlow(
     throw badCallback("Not a URL");
   }
   // The token request's redirect_uri is taken from this URL: it must be ours, so a planted URL cannot choose it.
-  if (`${url.origin}${url.pathname}` !== deps.config.oauth.redirectUri) throw badCallback("This is not the URL the provider redirected to");
+  const expected = new URL(deps.config.oauth.redirectUri);
+  if (url.origin !== expected.origin || url.pathname !== expected.pathname) throw badCallback("This is not the URL the provider redirected to");
   const flow = await consumeFlow(deps.db, deps.config, flowId, purpose, userId);
   if (!flow) {
     await refuse(deps, userId, meta, { reason: "flow_unknown" });
