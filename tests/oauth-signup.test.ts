@@ -4,17 +4,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { users } from "../src/db/schema.js";
 import { auditRows } from "./support/audit.js";
 import { LOGIN, signUp } from "./support/flows.js";
-import { ME } from "./support/login.js";
+import { createCountingHasher, ME } from "./support/login.js";
 import { COMPLETE_LOGIN, MY_IDENTITIES, PROVIDERS, socialLogin, fieldErrorOf, startLogin } from "./support/oauth.js";
 import { startTestIdp, type TestIdp } from "./support/oidc-provider.js";
 import { startTestServer, STRONG_PASSWORD, uniqueEmail, type TestServer } from "./support/server.js";
 
 let idp: TestIdp;
 let t: TestServer;
+const counting = createCountingHasher();
 
 beforeAll(async () => {
   idp = await startTestIdp();
-  t = await startTestServer({ env: idp.env() });
+  t = await startTestServer({ env: idp.env(), hasher: counting.hasher });
 });
 afterAll(async () => {
   await t?.close();
@@ -46,9 +47,12 @@ describe("social login (OpenID Connect)", () => {
     expect((await auditRows(t, { action: "user.registered", targetId: payload.user.id })).length).toBe(1);
     expect((await auditRows(t, { action: "user.login", targetId: payload.user.id })).length).toBe(2);
 
-    // No password: a password login fails exactly as a wrong one.
+    // No password: a password login fails exactly as a wrong one, with the same work (one verify, against the dummy hash).
+    counting.takeHashingWork();
     const pw = await t.gql(LOGIN, { input: { email, password: STRONG_PASSWORD } });
     expect(fieldErrorOf(pw)).toMatchObject({ code: "UNAUTHENTICATED", reason: "INVALID_CREDENTIALS" });
+    expect(counting.takeHashingWork()).toEqual({ verified: [await t.deps.hasher.dummyHash()], hashed: 0 });
+    expect(await auditRows(t, { action: "user.login_failed", targetId: payload.user.id })).toHaveLength(1);
   });
 
   it("refuses a new identity whose email the provider does not call verified", async () => {
