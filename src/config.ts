@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { estimateEntropyBits, MIN_PRODUCTION_SECRET_BITS } from "./lib/entropy.js";
 import { deriveSecret } from "./lib/sealed.js";
-import { envSchema } from "./env-schema.js";
+import { envSchema, parseOAuthEnv, type OAuthConfig } from "./env-schema.js";
 import { parseLimitOverrides, type Limit, type LimitName } from "./limits.js";
 
 /**
@@ -66,6 +66,8 @@ export interface Config {
   readonly limits: Readonly<Record<LimitName, Limit>>;
   readonly introspection: boolean;
   readonly corsOrigins: readonly string[];
+  /** Social login (API.md §8): the providers, and the redirect URI registered with each. */
+  readonly oauth: OAuthConfig;
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** Where /metrics is served (API.md §5). */
   readonly metrics: {
@@ -143,6 +145,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   if (isProduction && v.RATE_LIMITS === "off") problems.push("RATE_LIMITS=off is refused in production");
   const bootstrap = [v.BOOTSTRAP_ADMIN_EMAIL, v.BOOTSTRAP_ADMIN_PASSWORD].filter((x) => x !== undefined).length;
   if (bootstrap === 1) problems.push("BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together");
+  const oauth = parseOAuthEnv(env, v, isProduction);
+  problems.push(...oauth.problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const dataDir = resolve(v.DATA_DIR);
@@ -185,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     limits: limits.value,
     introspection: v.INTROSPECTION ?? !isProduction,
     corsOrigins: v.CORS_ORIGINS,
+    oauth: oauth.value,
     logLevel: v.LOG_LEVEL ?? (v.NODE_ENV === "test" ? "silent" : "info"),
     metrics: { port: v.METRICS_PORT, host: v.METRICS_HOST, token: v.METRICS_TOKEN },
   };

@@ -26,6 +26,8 @@ export interface Deps {
   readonly metrics: Metrics;
   /** Set when REDIS_URL is: the shared store of the rate limits. */
   readonly redis: Redis | undefined;
+  /** The social-login providers that are configured (API.md §8). */
+  readonly oauth: OAuthProviders;
   /**
    * Milliseconds since the epoch, for the TOTP window (Date.now; tests step it to reach step boundaries).
    * Expiries stay on the database's now(), which every instance shares.
@@ -94,4 +96,47 @@ export interface RateLimiter {
   check(name: LimitName, key: string, options?: { exempt?: () => Promise<boolean> }): Promise<{ release(): Promise<void> }>;
   /** "memory", "redis", or "degraded" (Redis configured but not answering; counting in memory). */
   status(): "memory" | "redis" | "degraded";
+}
+
+/** What a provider tells about the person who signed in, once their answer has been verified. */
+export interface ExternalProfile {
+  /** With `subject`, the identity (never the email). */
+  readonly issuer: string;
+  readonly subject: string;
+  readonly email: string | null;
+  /** True only when the provider says so explicitly (email_verified, or GitHub's verified primary). */
+  readonly emailVerified: boolean;
+  readonly name: string | null;
+}
+
+/** The per-flow secrets of an authorization-code flow. */
+export interface FlowChecks {
+  readonly state: string;
+  readonly nonce: string;
+  readonly codeVerifier: string;
+}
+
+export interface AuthorizationParams {
+  readonly state: string;
+  readonly nonce: string;
+  /** BASE64URL(SHA-256(code verifier)). */
+  readonly codeChallenge: string;
+}
+
+export interface OAuthProvider {
+  readonly name: string;
+  /** The authorization URL to send the browser to (PKCE S256, state and nonce). */
+  authorizationUrl(params: AuthorizationParams): string;
+  /**
+   * Exchanges the code of the callback and verifies everything (state, RFC 9207 iss, the ID token's
+   * signature, iss, aud, nonce and expiry). Throws on any failure; provider tokens stay inside.
+   */
+  complete(callbackUrl: URL, checks: FlowChecks): Promise<ExternalProfile>;
+}
+
+export interface OAuthProviders {
+  /** The names of the providers that work now (discovered); kicks off a retry of the others when due. */
+  available(): string[];
+  /** The provider, discovering it first if that failed before and its backoff has passed; null when unknown or down. */
+  get(name: string): Promise<OAuthProvider | null>;
 }

@@ -169,8 +169,121 @@ export const envSchema = z.object({
       .refine((v) => /^[\x21-\x7e]+$/.test(v), "must be printable ASCII without spaces (it travels in a header)")
       .optional(),
   ),
+  // Social login (API.md §8). Each name in OIDC_PROVIDERS reads OIDC_<NAME>_ISSUER, _CLIENT_ID and
+  // _CLIENT_SECRET (parseOAuthEnv below: their names depend on the list, so they are not keys here).
+  OIDC_PROVIDERS: optionalString,
+  GITHUB_CLIENT_ID: optionalString,
+  GITHUB_CLIENT_SECRET: optionalString,
+  GITHUB_BASE_URL: url(["http:", "https:"]),
+  GITHUB_API_URL: url(["http:", "https:"]),
+  OAUTH_REDIRECT_URI: url(["http:", "https:"]),
   LOG_LEVEL: z.preprocess(
     blankToUndefined,
     z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
   ),
 });
+
+/** One OpenID Connect provider of OIDC_PROVIDERS. */
+export interface OidcProviderConfig {
+  /** Lower case, as the API names it (oauthProviders, startOAuthLogin's provider). */
+  readonly name: string;
+  readonly issuer: string;
+  readonly clientId: string;
+  /** Unset: a public client (PKCE only, no client authentication). */
+  readonly clientSecret: string | undefined;
+  /** An http:// issuer on localhost outside production (openid-client refuses http unless told). */
+  readonly allowInsecure: boolean;
+}
+
+export interface GithubProviderConfig {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Where /login/oauth/authorize and /login/oauth/access_token live; also the identities' issuer. */
+  readonly baseUrl: string;
+  /** Where /user and /user/emails live. */
+  readonly apiUrl: string;
+  readonly allowInsecure: boolean;
+}
+
+export interface OAuthConfig {
+  readonly redirectUri: string;
+  readonly oidc: readonly OidcProviderConfig[];
+  readonly github: GithubProviderConfig | undefined;
+}
+
+const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** https, or (outside production) http on localhost: a local identity provider for development and tests. */
+function checkProviderUrl(variable: string, value: string, isProduction: boolean, problems: string[]): boolean {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    problems.push(`${variable}: must be a URL (got "${value}")`);
+    return false;
+  }
+  if (u.protocol === "https:") return false;
+  if (u.protocol === "http:" && !isProduction && LOCAL_HOSTS.has(u.hostname)) return true;
+  problems.push(
+    `${variable}: must be an https:// URL${isProduction ? " in production" : " (http:// only on localhost or 127.0.0.1 outside production)"} (got "${value}")`,
+  );
+  return false;
+}
+
+/**
+ * The social-login providers: OIDC_PROVIDERS and each one's OIDC_<NAME>_* variables, and GitHub when
+ * GITHUB_CLIENT_ID is set. Problems name the variable.
+ */
+export function parseOAuthEnv(
+  env: NodeJS.ProcessEnv,
+  v: Pick<
+    z.infer<typeof envSchema>,
+    "OIDC_PROVIDERS" | "GITHUB_CLIENT_ID" | "GITHUB_CLIENT_SECRET" | "GITHUB_BASE_URL" | "GITHUB_API_URL" | "OAUTH_REDIRECT_URI" | "APP_BASE_URL"
+  >,
+  isProduction: boolean,
+): { value: OAuthConfig; problems: string[] } {
+  const problems: string[] = [];
+  const read = (name: string) => blankToUndefined(env[name]) as string | undefined;
+  const oidc: OidcProviderConfig[] = [];
+  const names = (v.OIDC_PROVIDERS ?? "").split(",").map((n) => n.trim().toLowerCase()).filter(Boolean);
+  for (const name of names) {
+    if (!/^[a-z][a-z0-9]{0,31}$/.test(name)) {
+      problems.push(`OIDC_PROVIDERS: "${name}" must be letters and digits, starting with a letter`);
+      continue;
+    }
+    if (name === "github") {
+      problems.push('OIDC_PROVIDERS: "github" is the GitHub provider (GITHUB_CLIENT_ID); give the OIDC provider another name');
+      continue;
+    }
+    if (oidc.some((p) => p.name === name)) {
+      problems.push(`OIDC_PROVIDERS: "${name}" is listed twice`);
+      continue;
+    }
+    const prefix = `OIDC_${name.toUpperCase()}_`;
+    const issuer = read(`${prefix}ISSUER`)?.trim();
+    const clientId = read(`${prefix}CLIENT_ID`)?.trim();
+    if (!issuer) problems.push(`${prefix}ISSUER is required for the provider "${name}" listed in OIDC_PROVIDERS`);
+    if (!clientId) problems.push(`${prefix}CLIENT_ID is required for the provider "${name}" listed in OIDC_PROVIDERS`);
+    if (!issuer || !clientId) continue;
+    const allowInsecure = checkProviderUrl(`${prefix}ISSUER`, issuer, isProduction, problems);
+    oidc.push({ name, issuer, clientId, clientSecret: read(`${prefix}CLIENT_SECRET`), allowInsecure });
+  }
+
+  let github: GithubProviderConfig | undefined;
+  if (v.GITHUB_CLIENT_ID || v.GITHUB_CLIENT_SECRET) {
+    if (!v.GITHUB_CLIENT_ID || !v.GITHUB_CLIENT_SECRET) problems.push("GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET must be set together");
+    const baseUrl = (v.GITHUB_BASE_URL ?? "https://github.com").replace(/\/+$/, "");
+    const apiUrl = (v.GITHUB_API_URL ?? (v.GITHUB_BASE_URL ? `${baseUrl}/api/v3` : "https://api.github.com")).replace(/\/+$/, "");
+    const insecureBase = checkProviderUrl("GITHUB_BASE_URL", baseUrl, isProduction, problems);
+    const insecureApi = checkProviderUrl("GITHUB_API_URL", apiUrl, isProduction, problems);
+    if (v.GITHUB_CLIENT_ID && v.GITHUB_CLIENT_SECRET) {
+      github = { clientId: v.GITHUB_CLIENT_ID, clientSecret: v.GITHUB_CLIENT_SECRET, baseUrl, apiUrl, allowInsecure: insecureBase || insecureApi };
+    }
+  }
+
+  const redirectUri = v.OAUTH_REDIRECT_URI ?? `${v.APP_BASE_URL}/oauth/callback`;
+  if (isProduction && (oidc.length > 0 || github) && !redirectUri.startsWith("https://")) {
+    problems.push(`OAUTH_REDIRECT_URI: must be an https:// URL in production (got "${redirectUri}"; the default is APP_BASE_URL/oauth/callback)`);
+  }
+  return { value: { redirectUri, oidc, github }, problems };
+}

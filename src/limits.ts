@@ -23,6 +23,10 @@ export const DEFAULT_LIMITS = {
   // confirmTotpSetup, disableTotp, regenerateRecoveryCodes, startTotpSetup): 5 guesses of a 6-digit
   // code per 15 minutes whichever field asks (API.md §7). Successful calls give their slot back.
   mfaCode: { max: 5, window: "15m" },
+  // Social login (API.md §8), per client address: startOAuthLogin/startOAuthLink each store a flow row,
+  // completeOAuthLogin/completeOAuthLink each call the provider.
+  oauthStart: { max: 30, window: "15m" },
+  oauthComplete: { max: 30, window: "15m" },
 } as const;
 
 export type LimitName = keyof typeof DEFAULT_LIMITS;

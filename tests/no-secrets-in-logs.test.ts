@@ -166,9 +166,10 @@ describe("no secret reaches the logs", () => {
 
     // what the database stores: argon2 hashes, and the hashes of refresh and email tokens
     for (const row of await t.deps.db.select({ hash: users.passwordHash }).from(users)) {
-      expect(row.hash).toMatch(/^\$argon2id\$/);
-      keep(`argon2 hash ${row.hash.slice(-8)}`, row.hash);
-      keep(`argon2 digest ${row.hash.slice(-8)}`, row.hash.split("$").pop());
+      const hash = row.hash!;
+      expect(hash).toMatch(/^\$argon2id\$/);
+      keep(`argon2 hash ${hash.slice(-8)}`, hash);
+      keep(`argon2 digest ${hash.slice(-8)}`, hash.split("$").pop());
     }
     for (const row of await t.deps.db.select({ hash: refreshTokens.tokenHash }).from(refreshTokens)) keep(`refresh hash ${row.hash.slice(0, 8)}`, row.hash);
     for (const row of await t.deps.db.select({ hash: emailTokens.tokenHash }).from(emailTokens)) keep(`email-token hash ${row.hash.slice(0, 8)}`, row.hash);

@@ -124,7 +124,9 @@ async function attemptLogin(
     throw unauthenticated("INVALID_CREDENTIALS");
   }
 
-  if (!(await deps.hasher.verify(user.passwordHash, password))) {
+  // An account made by a social login has no password: the dummy hash makes its refusal the same work and
+  // the same answer as a wrong password.
+  if (!(await deps.hasher.verify(user.passwordHash ?? (await deps.hasher.dummyHash()), password))) {
     await deps.db.transaction(async (tx) => {
       await tx
         .update(users)

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { hash, verify } from "@node-rs/argon2";
 import pLimit from "p-limit";
-import type { FieldError } from "../errors.js";
+import { badInput, type FieldError } from "../errors.js";
 import { estimateStrength } from "./password-strength.js";
 import type { Hasher } from "../deps.js";
 
@@ -68,4 +68,22 @@ export async function checkPasswordPolicy(
   const { score, hint } = await estimateStrength(password, userInputs);
   if (score < PASSWORD_MIN_SCORE) return { field, message: `Password is too weak${hint ? `: ${hint}` : ""}` };
   return null;
+}
+
+/** What a social-only account is told when an operation needs its current password (API.md §8). */
+export const NO_PASSWORD_MESSAGE = "This account has no password yet: set one through requestPasswordReset";
+
+/**
+ * The current-password check of an authenticated operation (change password or email, start TOTP):
+ * BAD_USER_INPUT on `field` when it is wrong. An account made by a social login has no password: it is
+ * told so (the caller is signed in, nothing about the account leaks) and sets one through the reset flow.
+ */
+export async function verifyCurrentPassword(
+  hasher: Hasher,
+  user: { passwordHash: string | null },
+  password: string,
+  field = "currentPassword",
+): Promise<void> {
+  if (user.passwordHash === null) throw badInput([{ field, message: NO_PASSWORD_MESSAGE }]);
+  if (!(await hasher.verify(user.passwordHash, password))) throw badInput([{ field, message: "Current password is incorrect" }]);
 }

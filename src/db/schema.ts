@@ -29,7 +29,8 @@ export const users = pgTable(
     id: uuid("id").primaryKey().defaultRandom(),
     email: citext("email").notNull(),
     fullName: text("full_name").notNull(),
-    passwordHash: text("password_hash").notNull(),
+    /** Null for an account made by a social login (API.md §8): it gets one through the password reset flow. */
+    passwordHash: text("password_hash"),
     role: roleEnum("role").notNull().default("USER"),
     isActive: boolean("is_active").notNull().default(true),
     emailVerified: boolean("email_verified").notNull().default(false),
@@ -215,3 +216,53 @@ export const recoveryCodes = pgTable(
 );
 
 export type UserMfaRow = typeof userMfa.$inferSelect;
+
+/**
+ * A provider identity linked to a user (API.md §8): (issuer, subject), never an email, names it. The email
+ * is what the provider said when it was linked, for display only.
+ */
+export const userIdentities = pgTable(
+  "user_identities",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** The configured provider name (google, corp, github). */
+    provider: text("provider").notNull(),
+    issuer: text("issuer").notNull(),
+    subject: text("subject").notNull(),
+    email: text("email"),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("user_identities_issuer_subject_key").on(t.issuer, t.subject), index("user_identities_user_id_idx").on(t.userId)],
+);
+
+export type UserIdentityRow = typeof userIdentities.$inferSelect;
+
+export const oauthFlowPurpose = pgEnum("oauth_flow_purpose", ["LOGIN", "LINK"]);
+
+/**
+ * A started authorization-code flow, kept server-side so any instance can finish it. Single use
+ * (used_at set by a compare-and-set), 10 minutes. The PKCE verifier is sealed with the flow id as
+ * associated data; state and nonce are compared, not secret once the browser has them.
+ */
+export const oauthFlows = pgTable(
+  "oauth_flows",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    provider: text("provider").notNull(),
+    purpose: oauthFlowPurpose("purpose").notNull(),
+    /** The linking user (LINK only). */
+    userId: uuid("user_id").references(() => users.id, { onDelete: "cascade" }),
+    state: text("state").notNull(),
+    nonce: text("nonce").notNull(),
+    codeVerifierSealed: text("code_verifier_sealed").notNull(),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    expiresAt: timestamptz("expires_at").notNull(),
+    usedAt: timestamptz("used_at"),
+  },
+  (t) => [index("oauth_flows_expires_at_idx").on(t.expiresAt)],
+);
+
+export type OAuthFlowRow = typeof oauthFlows.$inferSelect;

@@ -10,6 +10,7 @@ import { PasswordResetResolver } from "../auth/password-reset.resolver.js";
 import { MeResolver } from "../me/me.resolver.js";
 import { MfaResolver, UserMfaResolver } from "../auth/mfa/mfa.resolver.js";
 import { UserActivityResolver, UserResolver } from "../users/user.resolver.js";
+import { OAuthResolver } from "../auth/oauth/oauth.resolver.js";
 import { accessDirectives, applyAccessRules, describeAccess } from "./access.js";
 
 /*
@@ -31,6 +32,7 @@ const resolvers = [
   PageInfoResolver,
   UserStatisticsResolver,
   UserMfaResolver,
+  OAuthResolver,
 ] as const;
 
 let built: Promise<GraphQLSchema> | undefined;

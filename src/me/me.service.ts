@@ -2,7 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { recordAudit } from "../audit/audit.service.js";
 import { issueTokens, type IssuedTokens } from "../auth/auth.service.js";
-import { checkPasswordPolicy } from "../auth/password.js";
+import { checkPasswordPolicy, verifyCurrentPassword } from "../auth/password.js";
 import { createSession, findSessionAuth, revokeUserSessions } from "../auth/sessions.service.js";
 import { users, type UserRow } from "../db/schema.js";
 import { queuePasswordChangedNotice } from "../email/email.service.js";
@@ -42,9 +42,7 @@ export async function updateMe(
   if (emailRequested) {
     await deps.rateLimiter.check("emailChange", `user=${me.id}`);
     if (!currentPassword) throw badInput([{ field: "currentPassword", message: "Enter your current password to change your email" }]);
-    if (!(await deps.hasher.verify(me.passwordHash, currentPassword))) {
-      throw badInput([{ field: "currentPassword", message: "Current password is incorrect" }]);
-    }
+    await verifyCurrentPassword(deps.hasher, me, currentPassword);
   }
   if (!nameChanges && !emailRequested && !cancelsPending) return me;
 
@@ -90,9 +88,7 @@ export async function changePassword(
   // The current password first: without it the policy (the strength estimator) never runs, so a stolen
   // access token buys neither a strength oracle nor CPU.
   const { currentPassword, newPassword } = parseInput(changePasswordSchema, input);
-  if (!(await deps.hasher.verify(me.passwordHash, currentPassword))) {
-    throw badInput([{ field: "currentPassword", message: "Current password is incorrect" }]);
-  }
+  await verifyCurrentPassword(deps.hasher, me, currentPassword);
   if (newPassword === currentPassword) throw badInput([{ field: "newPassword", message: "New password must differ from the current one" }]);
   const problem = await checkPasswordPolicy(newPassword, "newPassword", me);
   if (problem) throw badInput([problem]);

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { createArgon2Hasher } from "../auth/password.js";
+import { createOAuthProviders } from "../auth/oauth/providers.js";
 import type { Deps, Hasher } from "../deps.js";
 import { createTokenService } from "../auth/tokens.js";
 import type { Config } from "../config.js";
@@ -40,6 +41,9 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     const memory = overrides.rateLimitMemory ?? createMemoryHitStore();
     const hits = redis ? createFallbackHitStore(createRedisHitStore(redis, `${config.redisPrefix}rl:`), memory, logger) : memory;
     const metrics = createMetrics(database);
+    const now = overrides.now ?? Date.now;
+    // Never throws for a provider that does not answer: it is logged and left out until a retry works.
+    const oauth = await createOAuthProviders(config, logger, now);
     return {
       config,
       database,
@@ -55,7 +59,8 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
       }),
       metrics,
       redis,
-      now: overrides.now ?? Date.now,
+      oauth,
+      now,
     };
   } catch (err) {
     if (!overrides.database) await database.close();

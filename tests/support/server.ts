@@ -118,7 +118,10 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
       return { status: res.status, headers: res.headers, body: (await res.json()) as GqlResponse<T>["body"] };
     },
     async reset() {
-      await deps.db.execute(sql`truncate table refresh_tokens, sessions, audit_events, email_tokens, email_outbox, recovery_codes, user_mfa, users cascade`);
+      await deps.db.execute(
+        sql`truncate table refresh_tokens, sessions, audit_events, email_tokens, email_outbox, recovery_codes, user_mfa,
+          user_identities, oauth_flows, users cascade`,
+      );
     },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));

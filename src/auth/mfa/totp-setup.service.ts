@@ -4,6 +4,7 @@ import { recordAudit } from "../../audit/audit.service.js";
 import { sessions, userMfa, type UserRow } from "../../db/schema.js";
 import type { Deps, RequestMeta } from "../../deps.js";
 import { badInput, conflict } from "../../errors.js";
+import { verifyCurrentPassword } from "../password.js";
 import { parseInput } from "../../lib/validation.js";
 import { asTotpCode, openTotpSecret, queueMfaNotice, sealTotpSecret, WRONG_CODE } from "./mfa-codes.js";
 import { findUserMfa, replaceRecoveryCodes } from "./mfa.repo.js";
@@ -29,9 +30,7 @@ export async function startTotpSetup(
 ): Promise<{ secret: string; otpauthUri: string }> {
   parseInput(startSchema, { currentPassword });
   // A stolen access token alone must not bind the account to someone else's authenticator.
-  if (!(await deps.hasher.verify(me.passwordHash, currentPassword))) {
-    throw badInput([{ field: "currentPassword", message: "Current password is incorrect" }]);
-  }
+  await verifyCurrentPassword(deps.hasher, me, currentPassword);
   const secret = generateTotpSecret();
   const sealed = sealTotpSecret(deps.config, me.id, secret);
   const started = await deps.db.transaction(async (tx) => {
