@@ -2,6 +2,8 @@ import type { Logger } from "pino";
 import { createArgon2Hasher } from "../auth/password.js";
 import type { Deps, Hasher } from "../deps.js";
 import { createTokenService } from "../auth/tokens.js";
+import { createKeySet } from "../auth/keys/key-set.js";
+import { ensureSigningKey } from "../auth/keys/rotation.service.js";
 import type { Config } from "../config.js";
 import { openDatabase, type Database } from "../db/client.js";
 import { runMigrations } from "../db/migrate.js";
@@ -20,7 +22,7 @@ export interface DepsOverrides {
   outbox?: OutboxWorkerOptions;
   /** The in-process rate-limit store (or Redis's fallback), to inspect it (tests). */
   rateLimitMemory?: MemoryHitStore;
-  /** The clock of the TOTP window (tests). */
+  /** The clock of the TOTP window and of the signing keys' schedule (tests). */
   now?: () => number;
 }
 
@@ -40,12 +42,19 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     const memory = overrides.rateLimitMemory ?? createMemoryHitStore();
     const hits = redis ? createFallbackHitStore(createRedisHitStore(redis, `${config.redisPrefix}rl:`), memory, logger) : memory;
     const metrics = createMetrics(database);
+    const now = overrides.now ?? Date.now;
+    const keyDeps = { db: database.db, config, now, logger, redis };
+    // ES256: every instance signs with the database's key set; the first start makes the first key.
+    if (config.jwt.algorithm === "ES256") await ensureSigningKey(keyDeps);
+    const keys = createKeySet(keyDeps);
+    await keys.reload();
     return {
       config,
       database,
       db: database.db,
       hasher,
-      tokens: await createTokenService(config.jwt),
+      tokens: await createTokenService(config.jwt, keys),
+      keys,
       logger,
       outbox: createOutboxWorker({ db: database.db, logger, config }, transport, overrides.outbox),
       rateLimiter: createRateLimiter(config.limits, hits, {
@@ -55,7 +64,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
       }),
       metrics,
       redis,
-      now: overrides.now ?? Date.now,
+      now,
     };
   } catch (err) {
     if (!overrides.database) await database.close();

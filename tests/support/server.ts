@@ -95,6 +95,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     ...(options.now ? { now: options.now } : {}),
   });
   if (options.outboxWorker !== false) deps.outbox.start();
+  await deps.keys.start();
   const app = await createApp(deps);
   const server: Server = createServer(app.app);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -124,6 +125,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await app.stop();
       await deps.outbox.stop();
+      await deps.keys.stop();
       deps.redis?.disconnect();
       if (!options.testDb) await testDb.drop();
     },

@@ -1,0 +1,146 @@
+import { importJWK, importPKCS8 } from "jose";
+import type { Redis } from "ioredis";
+import type { CryptoKey } from "jose";
+import type { Deps, PublicJwk, SigningKeySet } from "../../deps.js";
+import { safeError } from "../../lib/safe-error.js";
+import { rotateKeys } from "./rotation.service.js";
+import { SIGNING_ALG, findFirstKeyAt, findLiveKeys, openPrivateKey, toPublicJwk } from "./signing-keys.repo.js";
+
+/**
+ * How often each instance re-reads the key set and checks whether a rotation is due. Without Redis it
+ * also bounds how long another instance keeps accepting a key revoked elsewhere.
+ */
+export const KEY_SET_RELOAD_MS = 60_000;
+
+interface LoadedKey {
+  readonly kid: string;
+  readonly jwk: PublicJwk;
+  readonly createdAt: number;
+  readonly signsFrom: number;
+  readonly retiredAt: number | null;
+  readonly publishedUntil: number | null;
+  readonly publicKey: CryptoKey;
+  readonly privateKey: CryptoKey;
+}
+
+type KeySetDeps = Pick<Deps, "db" | "config" | "now" | "logger" | "redis">;
+
+/** The Redis channel on which instances tell each other the key set changed. */
+export const keysChannel = (config: Deps["config"]) => `${config.redisPrefix}signing-keys`;
+
+/**
+ * The key set of this instance: loaded from signing_keys (ES256; empty under HS256), answered from
+ * memory, re-read every KEY_SET_RELOAD_MS and at once when another instance announces a change.
+ */
+export function createKeySet(deps: KeySetDeps): SigningKeySet {
+  const es256 = deps.config.jwt.algorithm === "ES256";
+  let keys: LoadedKey[] = [];
+  let firstKeyAt: number | null = null;
+  // Imported once per kid: importing a key is far slower than a signature.
+  const imported = new Map<string, Promise<{ publicKey: CryptoKey; privateKey: CryptoKey }>>();
+  let loading: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  let subscriber: Redis | undefined;
+
+  const published = (k: LoadedKey, now: number) => k.createdAt <= now && (k.publishedUntil === null || now < k.publishedUntil);
+
+  async function load(): Promise<void> {
+    if (!es256) return;
+    const now = new Date(deps.now());
+    const [rows, first] = await Promise.all([findLiveKeys(deps.db, now), findFirstKeyAt(deps.db)]);
+    const next: LoadedKey[] = [];
+    for (const row of rows) {
+      let pair = imported.get(row.kid);
+      if (!pair) {
+        pair = (async () => ({
+          publicKey: (await importJWK({ ...row.publicJwk, alg: SIGNING_ALG }, SIGNING_ALG)) as CryptoKey,
+          privateKey: await importPKCS8(openPrivateKey(deps.config, row), SIGNING_ALG),
+        }))();
+        imported.set(row.kid, pair);
+      }
+      next.push({
+        kid: row.kid,
+        jwk: toPublicJwk(row),
+        createdAt: row.createdAt.getTime(),
+        signsFrom: row.signsFrom.getTime(),
+        retiredAt: row.retiredAt?.getTime() ?? null,
+        publishedUntil: row.publishedUntil?.getTime() ?? null,
+        ...(await pair),
+      });
+    }
+    // Revoked and long-unpublished keys are gone from `rows`: forget their imports too.
+    for (const kid of imported.keys()) if (!next.some((k) => k.kid === kid)) imported.delete(kid);
+    keys = next;
+    firstKeyAt = first?.getTime() ?? null;
+  }
+
+  /** Serialised: a reload asked for during another runs after it, so the last one read the newest rows. */
+  const reload = () => (loading = loading.catch(() => undefined).then(load));
+
+  async function tick(): Promise<void> {
+    try {
+      if (await rotateKeys(deps, { force: false })) {
+        deps.logger.info("signing keys rotated (JWT_KEY_ROTATION)");
+        await announce();
+      }
+      await reload();
+    } catch (err) {
+      // The database may be away for a moment: the set in memory keeps serving until the next tick.
+      deps.logger.warn({ err: safeError(err) }, "signing keys: re-read or rotation failed");
+    }
+  }
+
+  async function announce(): Promise<void> {
+    await deps.redis?.publish(keysChannel(deps.config), "changed").catch((err: unknown) => {
+      deps.logger.warn({ err: safeError(err) }, "signing keys: could not tell the other instances; they re-read within a minute");
+    });
+  }
+
+  return {
+    signer() {
+      const now = deps.now();
+      // Keys are sorted by signsFrom: the newest that has started signing (a retired key's retiredAt is its successor's signsFrom).
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const k = keys[i]!;
+        if (k.signsFrom <= now && (k.retiredAt === null || now < k.retiredAt)) return { kid: k.kid, key: k.privateKey };
+      }
+      return undefined;
+    },
+    verifier(kid) {
+      const now = deps.now();
+      const k = keys.find((key) => key.kid === kid);
+      return k && published(k, now) ? k.publicKey : undefined;
+    },
+    jwks() {
+      const now = deps.now();
+      return { keys: keys.filter((k) => published(k, now)).map((k) => k.jwk) };
+    },
+    acceptsHs256() {
+      if (!es256 || !deps.config.jwt.secretGiven || firstKeyAt === null) return false;
+      return deps.now() < firstKeyAt + deps.config.jwt.accessTtl * 1000;
+    },
+    reload,
+    async changed() {
+      await reload();
+      await announce();
+    },
+    async start() {
+      if (!es256 || timer) return;
+      timer = setInterval(() => void tick(), KEY_SET_RELOAD_MS);
+      timer.unref();
+      if (deps.redis) {
+        subscriber = deps.redis.duplicate();
+        subscriber.on("message", () => void reload().catch((err: unknown) => deps.logger.warn({ err: safeError(err) }, "signing keys: re-read failed")));
+        subscriber.on("error", () => undefined);
+        await subscriber.subscribe(keysChannel(deps.config));
+      }
+    },
+    async stop() {
+      clearInterval(timer);
+      timer = undefined;
+      subscriber?.disconnect();
+      subscriber = undefined;
+      await loading.catch(() => undefined);
+    },
+  };
+}
