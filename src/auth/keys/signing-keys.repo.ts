@@ -65,6 +65,11 @@ export function findLiveKeys(db: Queryable, now: Date): Promise<SigningKeyRow[]>
     .orderBy(asc(signingKeys.signsFrom));
 }
 
+/** Every key, oldest first (the CLI's list-keys). */
+export function listSigningKeys(db: Queryable): Promise<SigningKeyRow[]> {
+  return db.select().from(signingKeys).orderBy(asc(signingKeys.createdAt));
+}
+
 /** When the first ES256 key was made: the moment this deployment switched from HS256 (null: never). */
 export async function findFirstKeyAt(db: Queryable): Promise<Date | null> {
   const [row] = await db.select({ at: sql<string | null>`min(${signingKeys.createdAt})` }).from(signingKeys);
