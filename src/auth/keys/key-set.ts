@@ -12,6 +12,8 @@ import { SIGNING_ALG, findFirstKeyAt, findLiveKeys, openPrivateKey, toPublicJwk 
  */
 export const KEY_SET_RELOAD_MS = 60_000;
 
+const SUBSCRIBE_WAIT_MS = 2_000;
+
 interface LoadedKey {
   readonly kid: string;
   readonly jwk: PublicJwk;
@@ -129,10 +131,16 @@ export function createKeySet(deps: KeySetDeps): SigningKeySet {
       timer = setInterval(() => void tick(), KEY_SET_RELOAD_MS);
       timer.unref();
       if (deps.redis) {
-        subscriber = deps.redis.duplicate();
+        // Its own connection (a subscribed one can do nothing else); queued until connected, and
+        // ioredis subscribes again after a reconnect. Errors are the main client's to report.
+        subscriber = deps.redis.duplicate({ enableOfflineQueue: true });
         subscriber.on("message", () => void reload().catch((err: unknown) => deps.logger.warn({ err: safeError(err) }, "signing keys: re-read failed")));
         subscriber.on("error", () => undefined);
-        await subscriber.subscribe(keysChannel(deps.config));
+        const subscribed = subscriber.subscribe(keysChannel(deps.config)).catch((err: unknown) => {
+          deps.logger.warn({ err: safeError(err) }, "signing keys: no Redis subscription; changes from other instances arrive within a minute");
+        });
+        // Subscribed before serving, so no announcement is missed; a Redis away right now does not hold up the start.
+        await Promise.race([subscribed, new Promise((resolve) => setTimeout(resolve, SUBSCRIBE_WAIT_MS).unref())]);
       }
     },
     async stop() {
