@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SignJWT, decodeJwt, exportJWK, generateKeyPair, type JWTPayload, type JWSHeaderParameters } from "jose";
+import { SignJWT, decodeJwt, exportJWK, generateKeyPair, type JWTPayload, type JWTHeaderParameters } from "jose";
 import { signUp, type TestUser } from "./support/flows.js";
 import { ageSigningKeys, meOutcome, wellKnown } from "./support/signing-keys.js";
 import { TEST_JWT_SECRET, startTestServer, type TestServer } from "./support/server.js";
@@ -32,7 +32,7 @@ function claims(): JWTPayload {
   return { ...decodeJwt(alice.accessToken), iat, exp: iat + 300, jti: randomUUID() };
 }
 
-const signed = (header: JWSHeaderParameters, key: Parameters<SignJWT["sign"]>[0]) => new SignJWT(claims()).setProtectedHeader(header).sign(key);
+const signed = (header: JWTHeaderParameters, key: Parameters<SignJWT["sign"]>[0]) => new SignJWT(claims()).setProtectedHeader(header).sign(key);
 const ours = () => t.deps.keys.signer()!;
 const unsigned = (header: object) => `${Buffer.from(JSON.stringify(header)).toString("base64url")}.${alice.accessToken.split(".")[1]}.`;
 
