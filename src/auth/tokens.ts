@@ -72,7 +72,8 @@ export async function createTokenService(jwt: Config["jwt"], keys: SigningKeySet
     async signAccessToken({ userId, sessionId, role, emailVerified }) {
       const claims = { sid: sessionId, role, email_verified: emailVerified };
       const signer = es256 ? keys.signer() : undefined;
-      if (es256 && !signer) throw new Error("no signing key: the key set is empty (was it loaded?)");
+      // An operator's error (ENCRYPTION_SECRET unlike the other instances'): logged at load, a 500 here.
+      if (es256 && !signer) throw new Error("no signing key opens on this instance (see the signing-key error at start-up)");
       const builder = new SignJWT(claims)
         .setProtectedHeader(signer ? { alg: "ES256", kid: signer.kid, typ: ACCESS_TOKEN_TYP } : { alg: "HS256", typ: "JWT" })
         .setSubject(userId)

@@ -2,7 +2,9 @@ import { importJWK, importPKCS8 } from "jose";
 import type { Redis } from "ioredis";
 import type { CryptoKey } from "jose";
 import type { Deps, PublicJwk, SigningKeySet } from "../../deps.js";
+import type { SigningKeyRow } from "../../db/schema.js";
 import { safeError } from "../../lib/safe-error.js";
+import { SealedValueError } from "../../lib/sealed.js";
 import { rotateKeys } from "./rotation.service.js";
 import { SIGNING_ALG, findFirstKeyAt, findLiveKeys, openPrivateKey, toPublicJwk } from "./signing-keys.repo.js";
 
@@ -22,7 +24,8 @@ interface LoadedKey {
   readonly retiredAt: number | null;
   readonly publishedUntil: number | null;
   readonly publicKey: CryptoKey;
-  readonly privateKey: CryptoKey;
+  /** Undefined when it does not open here (another ENCRYPTION_SECRET): this instance then only verifies with it. */
+  readonly privateKey: CryptoKey | undefined;
 }
 
 type KeySetDeps = Pick<Deps, "db" | "config" | "now" | "logger" | "redis">;
@@ -39,12 +42,27 @@ export function createKeySet(deps: KeySetDeps): SigningKeySet {
   let keys: LoadedKey[] = [];
   let firstKeyAt: number | null = null;
   // Imported once per kid: importing a key is far slower than a signature.
-  const imported = new Map<string, Promise<{ publicKey: CryptoKey; privateKey: CryptoKey }>>();
+  const imported = new Map<string, Promise<{ publicKey: CryptoKey; privateKey: CryptoKey | undefined }>>();
   let loading: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   let subscriber: Redis | undefined;
 
   const published = (k: LoadedKey, now: number) => k.createdAt <= now && (k.publishedUntil === null || now < k.publishedUntil);
+
+  /**
+   * A key made under another ENCRYPTION_SECRET does not open: said loudly, but the instance keeps
+   * verifying with its public half rather than refusing to start.
+   */
+  async function openSigningKey(row: SigningKeyRow): Promise<CryptoKey | undefined> {
+    try {
+      return await importPKCS8(openPrivateKey(deps.config, row), SIGNING_ALG);
+    } catch (err) {
+      if (!(err instanceof SealedValueError)) throw err;
+      const message = "signing key does not open: ENCRYPTION_SECRET differs from the instance that made it; this instance cannot sign with it";
+      deps.logger.error({ kid: row.kid }, message);
+      return undefined;
+    }
+  }
 
   async function load(): Promise<void> {
     if (!es256) return;
@@ -56,7 +74,7 @@ export function createKeySet(deps: KeySetDeps): SigningKeySet {
       if (!pair) {
         pair = (async () => ({
           publicKey: (await importJWK({ ...row.publicJwk, alg: SIGNING_ALG }, SIGNING_ALG)) as CryptoKey,
-          privateKey: await importPKCS8(openPrivateKey(deps.config, row), SIGNING_ALG),
+          privateKey: await openSigningKey(row),
         }))();
         imported.set(row.kid, pair);
       }
@@ -104,7 +122,7 @@ export function createKeySet(deps: KeySetDeps): SigningKeySet {
       // Keys are sorted by signsFrom: the newest that has started signing (a retired key's retiredAt is its successor's signsFrom).
       for (let i = keys.length - 1; i >= 0; i--) {
         const k = keys[i]!;
-        if (k.signsFrom <= now && (k.retiredAt === null || now < k.retiredAt)) return { kid: k.kid, key: k.privateKey };
+        if (k.signsFrom <= now && (k.retiredAt === null || now < k.retiredAt)) return k.privateKey && { kid: k.kid, key: k.privateKey };
       }
       return undefined;
     },
