@@ -22,6 +22,8 @@ export interface DepsOverrides {
   outbox?: OutboxWorkerOptions;
   /** The in-process rate-limit store (or Redis's fallback), to inspect it (tests). */
   rateLimitMemory?: MemoryHitStore;
+  /** How often the key set is re-read and a rotation looked for (tests; default KEY_SET_RELOAD_MS). */
+  keySetReloadMs?: number;
   /** The clock of the TOTP window and of the signing keys' schedule (tests). */
   now?: () => number;
 }
@@ -46,7 +48,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     const keyDeps = { db: database.db, config, now, logger, redis };
     // ES256: every instance signs with the database's key set; the first start makes the first key.
     if (config.jwt.algorithm === "ES256") await ensureSigningKey(keyDeps);
-    const keys = createKeySet(keyDeps);
+    const keys = createKeySet(keyDeps, overrides.keySetReloadMs ? { reloadMs: overrides.keySetReloadMs } : {});
     await keys.reload();
     return {
       config,

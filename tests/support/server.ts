@@ -64,6 +64,8 @@ export interface StartOptions {
   rateLimitMemory?: MemoryHitStore;
   /** The clock of the TOTP window (tests/support/mfa.ts's createTestClock). */
   now?: () => number;
+  /** The signing keys' re-read and rotation timer, in ms (default one minute). */
+  keySetReloadMs?: number;
 }
 
 let counter = 0;
@@ -93,6 +95,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     outbox: { pollIntervalMs: 25 },
     ...(options.rateLimitMemory ? { rateLimitMemory: options.rateLimitMemory } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.keySetReloadMs ? { keySetReloadMs: options.keySetReloadMs } : {}),
   });
   if (options.outboxWorker !== false) deps.outbox.start();
   await deps.keys.start();

@@ -37,7 +37,7 @@ export const keysChannel = (config: Deps["config"]) => `${config.redisPrefix}sig
  * The key set of this instance: loaded from signing_keys (ES256; empty under HS256), answered from
  * memory, re-read every KEY_SET_RELOAD_MS and at once when another instance announces a change.
  */
-export function createKeySet(deps: KeySetDeps): SigningKeySet {
+export function createKeySet(deps: KeySetDeps, { reloadMs = KEY_SET_RELOAD_MS }: { reloadMs?: number } = {}): SigningKeySet {
   const es256 = deps.config.jwt.algorithm === "ES256";
   let keys: LoadedKey[] = [];
   let firstKeyAt: number | null = null;
@@ -146,7 +146,7 @@ export function createKeySet(deps: KeySetDeps): SigningKeySet {
     },
     async start() {
       if (!es256 || timer) return;
-      timer = setInterval(() => void tick(), KEY_SET_RELOAD_MS);
+      timer = setInterval(() => void tick(), reloadMs);
       timer.unref();
       if (deps.redis) {
         // Its own connection (a subscribed one can do nothing else); queued until connected, and
