@@ -30,7 +30,8 @@ export interface Deps {
   /** Set when REDIS_URL is: the shared store of the rate limits. */
   readonly redis: Redis | undefined;
   /**
-   * Milliseconds since the epoch, for the TOTP window (Date.now; tests step it to reach step boundaries).
+   * Milliseconds since the epoch, for the TOTP window and the signing keys' schedule (Date.now; tests
+   * step it to reach step boundaries or a rotation). Access tokens' iat/exp stay on the real clock.
    * Expiries stay on the database's now(), which every instance shares.
    */
   readonly now: () => number;

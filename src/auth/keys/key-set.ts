@@ -15,11 +15,12 @@ import { SIGNING_ALG, findFirstKeyAt, findLiveKeys, openPrivateKey, toPublicJwk 
 export const KEY_SET_RELOAD_MS = 60_000;
 
 const SUBSCRIBE_WAIT_MS = 2_000;
+/** How far behind another instance's this one's clock may be when it takes a key that signs "from now". */
+const CLOCK_SKEW_MS = 60_000;
 
 interface LoadedKey {
   readonly kid: string;
   readonly jwk: PublicJwk;
-  readonly createdAt: number;
   readonly signsFrom: number;
   readonly retiredAt: number | null;
   readonly publishedUntil: number | null;
@@ -47,7 +48,8 @@ export function createKeySet(deps: KeySetDeps, { reloadMs = KEY_SET_RELOAD_MS }:
   let timer: NodeJS.Timeout | undefined;
   let subscriber: Redis | undefined;
 
-  const published = (k: LoadedKey, now: number) => k.createdAt <= now && (k.publishedUntil === null || now < k.publishedUntil);
+  // Published from the moment its row exists (created_at is that moment on the creator's clock).
+  const published = (k: LoadedKey, now: number) => k.publishedUntil === null || now < k.publishedUntil;
 
   /**
    * A key made under another ENCRYPTION_SECRET does not open: said loudly, but the instance keeps
@@ -81,7 +83,6 @@ export function createKeySet(deps: KeySetDeps, { reloadMs = KEY_SET_RELOAD_MS }:
       next.push({
         kid: row.kid,
         jwk: toPublicJwk(row),
-        createdAt: row.createdAt.getTime(),
         signsFrom: row.signsFrom.getTime(),
         retiredAt: row.retiredAt?.getTime() ?? null,
         publishedUntil: row.publishedUntil?.getTime() ?? null,
@@ -124,7 +125,10 @@ export function createKeySet(deps: KeySetDeps, { reloadMs = KEY_SET_RELOAD_MS }:
         const k = keys[i]!;
         if (k.signsFrom <= now && (k.retiredAt === null || now < k.retiredAt)) return k.privateKey && { kid: k.kid, key: k.privateKey };
       }
-      return undefined;
+      // A key that signs "from now" (the first one, a revocation's replacement) was stamped by another
+      // instance's clock: one a little behind it takes that key rather than failing every login.
+      const soon = keys.find((k) => k.retiredAt === null && k.signsFrom - now <= CLOCK_SKEW_MS);
+      return soon?.privateKey && { kid: soon.kid, key: soon.privateKey };
     },
     verifier(kid) {
       const now = deps.now();
