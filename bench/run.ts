@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { hash, verify } from "@node-rs/argon2";
+import { SignJWT, generateKeyPair, jwtVerify } from "jose";
 import postgres from "postgres";
 import { encodeCursor } from "../src/admin/users-connection.service.js";
 import { loadConfig } from "../src/config.js";
@@ -46,25 +47,21 @@ function recordCpu(name: string, cpu: CpuSplit): void {
 
 interface Instance {
   size: number;
+  /** Its database's URL. */
+  url: string;
   sql: postgres.Sql;
   server: ServerProcess;
   token: string;
   drop: () => Promise<void>;
 }
 
-async function startInstance(size: number, passwordHash: string): Promise<Instance> {
-  const name = `gatehouse_bench_${size}`;
-  const admin = postgres(BASE_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists ${name} with (force)`);
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  const url = new URL(BASE_URL);
-  url.pathname = `/${name}`;
+/** A production server process on `databaseUrl`, limits that never bind; `env` adds or overrides variables. */
+function startBenchServer(databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const huge = "100000000/1m"; // limits stay on (production refuses RATE_LIMITS=off) but never bind
-  const server = await startServerProcess(
+  return startServerProcess(
     {
       NODE_ENV: "production",
-      DATABASE_URL: url.toString(),
+      DATABASE_URL: databaseUrl,
       JWT_SECRET,
       ENCRYPTION_SECRET,
       ACCESS_TOKEN_TTL: "2h",
@@ -85,12 +82,24 @@ async function startInstance(size: number, passwordHash: string): Promise<Instan
           (n) => [`RATE_LIMIT_${n}`, huge],
         ),
       ),
+      ...env,
     },
     120_000,
     "built",
     // node's flags as `npm start` gives them, then e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
     [...START_FLAGS, ...(process.env["BENCH_NODE_ARGS"]?.split(" ").filter(Boolean) ?? [])],
   );
+}
+
+async function startInstance(size: number, passwordHash: string): Promise<Instance> {
+  const name = `gatehouse_bench_${size}`;
+  const admin = postgres(BASE_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`drop database if exists ${name} with (force)`);
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = new URL(BASE_URL);
+  url.pathname = `/${name}`;
+  const server = await startBenchServer(url.toString());
   const sql = postgres(url.toString(), { max: 2, onnotice: () => {} });
   const t0 = performance.now();
   await seed(sql, size, passwordHash);
@@ -101,6 +110,7 @@ async function startInstance(size: number, passwordHash: string): Promise<Instan
   );
   return {
     size,
+    url: url.toString(),
     sql,
     server,
     token: login.accessToken,
@@ -122,8 +132,8 @@ async function fragmentOf(instance: Instance): Promise<string> {
   return row!.email.split("@")[0]!.slice(2);
 }
 
-type Measure = "P1" | "P2" | "P2b" | "P3" | "P3b" | "P4" | "P5" | "M1";
-const ALL: Measure[] = ["P1", "P2", "P2b", "P3", "P3b", "P4", "P5", "M1"];
+type Measure = "P1" | "P1b" | "P2" | "P2b" | "P3" | "P3b" | "P4" | "P5" | "M1";
+const ALL: Measure[] = ["P1", "P1b", "P2", "P2b", "P3", "P3b", "P4", "P5", "M1"];
 
 /**
  * `count` users of the instance with TOTP on, each with a secret of its own, sealed as the server seals
@@ -141,6 +151,24 @@ async function seedTotpUsers(instance: Instance, count: number): Promise<Array<{
   }
   return users;
 }
+/**
+ * One jose jwtVerify of a token never seen before, ES256 against HS256, in this process (µs each, the
+ * mean of 2000): what a cache miss costs the server, and what a resource server pays per fresh token.
+ */
+async function verifyCostMicros(): Promise<{ es256: number; hs256: number }> {
+  const es = await generateKeyPair("ES256");
+  const hs = new TextEncoder().encode(JWT_SECRET);
+  const sign = (alg: "ES256" | "HS256") =>
+    new SignJWT({ sid: "s" }).setProtectedHeader({ alg }).setSubject("u").setExpirationTime("1h").sign(alg === "ES256" ? es.privateKey : hs);
+  const time = async (alg: "ES256" | "HS256") => {
+    const tokens = await Promise.all(Array.from({ length: 2000 }, () => sign(alg)));
+    const t0 = performance.now();
+    for (const token of tokens) await jwtVerify(token, alg === "ES256" ? es.publicKey : hs, { algorithms: [alg] });
+    return ((performance.now() - t0) * 1000) / tokens.length;
+  };
+  return { es256: await time("ES256"), hs256: await time("HS256") };
+}
+
 /** `--only=P1,M1` runs some measures (and seeds only the sizes they need), for profiling one at a time. */
 const onlyArg = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
 const selected = onlyArg ? ALL.filter((m) => onlyArg.split(",").includes(m)) : ALL;
@@ -181,6 +209,34 @@ async function main(): Promise<void> {
       recordCpu("P1.info.me", me.cpu);
       const p1 = record("P1.ratio", me.rps / typename.rps);
       target("P1", "me rps / __typename rps", `${p1.toFixed(2)} (>= 0.5)`, p1 >= 0.5);
+    }
+
+    if (run("P1b")) {
+      // me with ES256 (JWT_ALGORITHM's default: `large` runs it) next to HS256: a second server on the
+      // same database with JWT_ALGORITHM=HS256, the same admin, loads in turns (ES, HS, ES, HS) so both
+      // see the same moments of the machine. Each client resends one token: the verified-token LRU makes
+      // the signature a once-per-token cost, which the in-process figures below show uncached.
+      const hs = await startBenchServer(large.url, { JWT_ALGORITHM: "HS256" });
+      try {
+        const LOGIN_ADMIN = `mutation { login(input: {email: "bench.admin@example.com", password: "${BENCH_PASSWORD}"}) { accessToken } }`;
+        const hsToken = (await gql<{ login: { accessToken: string } }>(hs, LOGIN_ADMIN)).login.accessToken;
+        const ME = { query: "{ me { id email role } }" };
+        const rps = { es: [] as number[], hs: [] as number[] };
+        for (let round = 0; round < 2; round++) {
+          rps.es.push((await load(gqlUrl(large), ME, { token: large.token, seconds: LOAD_SECONDS, connections: CONNECTIONS })).rps);
+          rps.hs.push((await load(`${hs.url}/graphql`, ME, { token: hsToken, seconds: LOAD_SECONDS, connections: CONNECTIONS })).rps);
+        }
+        const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+        record("P1b.me_es256_rps", mean(rps.es));
+        record("P1b.me_hs256_rps", mean(rps.hs));
+        const uncached = await verifyCostMicros();
+        record("P1b.info.verify_es256_us", uncached.es256, " µs");
+        record("P1b.info.verify_hs256_us", uncached.hs256, " µs");
+        const p1b = record("P1b.ratio", mean(rps.es) / mean(rps.hs));
+        target("P1b", "me rps ES256 / HS256", `${p1b.toFixed(2)} (>= 0.9: the LRU hides the signature)`, p1b >= 0.9);
+      } finally {
+        await hs.stop("SIGTERM");
+      }
     }
 
     if (run("P2")) {

@@ -21,7 +21,17 @@ export interface Config {
   /** Prefix of every Redis key Gatehouse writes (several deployments can share one Redis). */
   readonly redisPrefix: string;
   readonly jwt: {
+    /** JWT_ALGORITHM: ES256 (keys in the database, published as a JWKS) or HS256 (JWT_SECRET). */
+    readonly algorithm: "ES256" | "HS256";
+    /** The HS256 key (JWT_SECRET, or a development one). */
     readonly secret: string;
+    /**
+     * JWT_SECRET was set: under ES256 the HS256 tokens it signed before the switch are still accepted
+     * until they expire (a random fallback secret signed nothing anyone holds).
+     */
+    readonly secretGiven: boolean;
+    /** JWT_KEY_ROTATION, seconds: the age at which a new signing key is made. */
+    readonly keyRotation: number;
     readonly issuer: string;
     readonly audience: string;
     /** Seconds. */
@@ -45,6 +55,8 @@ export interface Config {
    */
   readonly encryptionSecret: string;
   readonly appBaseUrl: string;
+  /** PUBLIC_URL without a trailing slash: the API's own public origin (jwks_uri); unset: the request's. */
+  readonly publicUrl: string | undefined;
   /** The product name in emails. */
   readonly appName: string;
   readonly mail: {
@@ -106,7 +118,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   const isProduction = v.NODE_ENV === "production";
   const problems: string[] = [];
 
-  if (isProduction && !v.JWT_SECRET) problems.push("JWT_SECRET is required in production (at least 32 random bytes)");
+  if (isProduction && !v.JWT_SECRET && v.JWT_ALGORITHM === "HS256") {
+    problems.push("JWT_SECRET is required in production with JWT_ALGORITHM=HS256 (at least 32 random bytes)");
+  }
   if (isProduction && v.JWT_SECRET && estimateEntropyBits(v.JWT_SECRET) < MIN_PRODUCTION_SECRET_BITS) {
     problems.push(
       `JWT_SECRET: must carry at least ${MIN_PRODUCTION_SECRET_BITS} bits of entropy in production ` +
@@ -150,7 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   if (problems.length > 0) throw new ConfigError(problems);
 
   const dataDir = resolve(v.DATA_DIR);
-  const secret = v.JWT_SECRET ?? (options.persistDevSecret ? readOrCreateDevSecret(dataDir) : randomBytes(32).toString("base64url"));
+  const secret = v.JWT_SECRET ?? (options.persistDevSecret && !isProduction ? readOrCreateDevSecret(dataDir) : randomBytes(32).toString("base64url"));
 
   const config: Config = {
     env: v.NODE_ENV,
@@ -162,7 +176,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     redisUrl: v.REDIS_URL,
     redisPrefix: v.REDIS_PREFIX,
     jwt: {
+      algorithm: v.JWT_ALGORITHM,
       secret,
+      secretGiven: v.JWT_SECRET !== undefined || (options.persistDevSecret === true && !isProduction),
+      keyRotation: v.JWT_KEY_ROTATION,
       issuer: v.JWT_ISSUER,
       audience: v.JWT_AUDIENCE,
       accessTtl: v.ACCESS_TOKEN_TTL,
@@ -173,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     // Optional for now: without it, changing JWT_SECRET also makes queued email bodies unreadable.
     encryptionSecret: v.ENCRYPTION_SECRET ?? deriveSecret(secret, "gatehouse encryption secret from JWT_SECRET v1"),
     appBaseUrl: v.APP_BASE_URL,
+    publicUrl: v.PUBLIC_URL?.replace(/\/+$/, ""),
     appName: v.APP_NAME,
     mail: { transport, resendApiKey: v.RESEND_API_KEY, from: v.EMAIL_FROM, resendBaseUrl: v.RESEND_BASE_URL?.replace(/\/+$/, ""), smtpUrl: v.SMTP_URL },
     bootstrapAdmin:

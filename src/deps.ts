@@ -1,3 +1,4 @@
+import type { CryptoKey } from "jose";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Counter, Histogram, Registry } from "prom-client";
@@ -19,6 +20,8 @@ export interface Deps {
   readonly db: Db;
   readonly hasher: Hasher;
   readonly tokens: TokenService;
+  /** The ES256 signing keys every instance shares (empty under HS256), re-read on changes. */
+  readonly keys: SigningKeySet;
   readonly logger: Logger;
   /** The email delivery worker: services call notify() after committing an email. */
   readonly outbox: OutboxWorker;
@@ -29,7 +32,8 @@ export interface Deps {
   /** The social-login providers that are configured (API.md §8). */
   readonly oauth: OAuthProviders;
   /**
-   * Milliseconds since the epoch, for the TOTP window (Date.now; tests step it to reach step boundaries).
+   * Milliseconds since the epoch, for the TOTP window and the signing keys' schedule (Date.now; tests
+   * step it to reach step boundaries or a rotation). Access tokens' iat/exp stay on the real clock.
    * Expiries stay on the database's now(), which every instance shares.
    */
   readonly now: () => number;
@@ -57,15 +61,54 @@ export interface AccessClaims {
   sessionId: string;
 }
 
+/** What an access token says beside its subject and session, for other services (API.md §9). */
+export interface AccessTokenInput extends AccessClaims {
+  role: "USER" | "ADMIN";
+  emailVerified: boolean;
+}
+
 export interface TokenService {
-  /** Signs a short-lived HS256 access token; `expiresIn` is in seconds. */
-  signAccessToken(claims: AccessClaims): Promise<{ token: string; expiresIn: number }>;
+  /** Signs a short-lived access token (ES256 with the current key, or HS256); `expiresIn` is in seconds. */
+  signAccessToken(claims: AccessTokenInput): Promise<{ token: string; expiresIn: number }>;
   /**
    * Verifies signature, algorithm, issuer, audience and expiry; throws UNAUTHENTICATED otherwise, with
    * reason TOKEN_EXPIRED only for a token whose signature and claims verified but whose exp has passed
    * (INVALID_TOKEN for anything else).
    */
   verifyAccessToken(token: string): Promise<AccessClaims>;
+}
+
+/** The public members a JWKS may show (API.md §9): nothing else of a key ever leaves the database. */
+export interface PublicJwk {
+  readonly kty: string;
+  readonly crv: string;
+  readonly x: string;
+  readonly y: string;
+  readonly kid: string;
+  readonly alg: string;
+  readonly use: "sig";
+}
+
+/** The ES256 key set as this instance last read it; time-dependent answers use deps.now. */
+export interface SigningKeySet {
+  /** The key that signs now (undefined under HS256, or before the first load). */
+  signer(): { kid: string; key: CryptoKey } | undefined;
+  /** The public key of `kid` when it is published and not revoked now; undefined otherwise. */
+  verifier(kid: string): CryptoKey | undefined;
+  /** The keys published now: next, current, and retired ones whose tokens may not have expired. */
+  jwks(): { keys: PublicJwk[] };
+  /**
+   * Under ES256: HS256 tokens signed with JWT_SECRET are still accepted (one access-token TTL after the
+   * first ES256 key was made: the switch). Always false without JWT_SECRET.
+   */
+  acceptsHs256(): boolean;
+  /** Re-reads the set from the database. */
+  reload(): Promise<void>;
+  /** After a rotation or revocation: re-reads here and tells the other instances (Redis pub/sub). */
+  changed(): Promise<void>;
+  /** The periodic re-read and automatic rotation, and the Redis subscription. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 export interface OutboxWorker {

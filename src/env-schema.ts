@@ -83,6 +83,14 @@ export const envSchema = z.object({
       .refine((v) => Buffer.byteLength(v, "utf8") >= 32, "must be at least 32 bytes long")
       .optional(),
   ),
+  JWT_ALGORITHM: z.preprocess(
+    (v) => (typeof blankToUndefined(v) === "string" ? String(v).trim().toUpperCase() : undefined),
+    z.enum(["ES256", "HS256"], { message: "must be ES256 or HS256" }).default("ES256"),
+  ),
+  // How often a new ES256 key is made; at least an hour, so publish-before-sign (10 min) always fits.
+  JWT_KEY_ROTATION: duration("30d").refine((s) => s >= 3600, "must be at least 1h"),
+  // The API's public base URL, for the jwks_uri of the discovery document; unset: the request's own origin.
+  PUBLIC_URL: url(["http:", "https:"]),
   JWT_ISSUER: z.preprocess(blankToUndefined, z.string().default("gatehouse")),
   JWT_AUDIENCE: z.preprocess(blankToUndefined, z.string().default("gatehouse")),
   ACCESS_TOKEN_TTL: duration("15m"),

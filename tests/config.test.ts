@@ -71,8 +71,15 @@ describe("config", () => {
   });
 
   it("applies the production rules with one-line reasons", () => {
-    expect(problemsOf({ NODE_ENV: "production", MAIL_TRANSPORT: "log", ENCRYPTION_SECRET: ENC })).toEqual([
-      "JWT_SECRET is required in production (at least 32 random bytes)",
+    expect(problemsOf({ NODE_ENV: "production", MAIL_TRANSPORT: "log", ENCRYPTION_SECRET: ENC, JWT_ALGORITHM: "HS256" })).toEqual([
+      "JWT_SECRET is required in production with JWT_ALGORITHM=HS256 (at least 32 random bytes)",
+    ]);
+    // ES256 (the default) signs with the database's keys: JWT_SECRET is then optional.
+    expect(problemsOf({ NODE_ENV: "production", MAIL_TRANSPORT: "log", ENCRYPTION_SECRET: ENC })).toEqual([]);
+    expect(problemsOf({ JWT_ALGORITHM: "RS256", JWT_KEY_ROTATION: "5m", PUBLIC_URL: "ftp://x" }).map((p) => p.split(":")[0])).toEqual([
+      "JWT_ALGORITHM",
+      "JWT_KEY_ROTATION",
+      "PUBLIC_URL",
     ]);
     expect(problemsOf({ NODE_ENV: "production", JWT_SECRET: SECRET, ENCRYPTION_SECRET: ENC }).join()).toMatch(
       /RESEND_API_KEY and EMAIL_FROM, or MAIL_TRANSPORT=log/,

@@ -166,6 +166,11 @@ describe.skipIf(skipReason !== undefined)(`nginx in front of two instances${skip
       expect({ path, status: r.status, metrics: r.text.includes("process_cpu") }).toEqual({ path, status: 404, metrics: false });
     }
     expect((await call({ path: "/healthz", method: "GET" })).json).toEqual({ status: "ok" });
+    // The signing keys are public: one key, though both instances started at once on an empty database.
+    const jwks = await call({ path: "/.well-known/jwks.json", method: "GET" });
+    expect(jwks.headers["cache-control"]).toBe("public, max-age=300");
+    expect((jwks.json as { keys: Array<{ kid: string }> }).keys).toHaveLength(1);
+    expect(((await call({ path: "/.well-known/openid-configuration", method: "GET" })).json as { issuer: string }).issuer).toBe("gatehouse");
 
     // 100kb (102400 bytes) is the app's limit: a body of exactly that size reaches the app, one byte
     // more is refused by nginx itself (no X-Request-Id: the request never reached an instance), in

@@ -141,13 +141,17 @@ describe("BAD_USER_INPUT stays for argument values, with fields", () => {
 describe("UNAUTHENTICATED says why in extensions.reason", () => {
   const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
-  /** The claims of a genuine access token of `user`, signed with `secret` (the server's unless told). */
-  async function tokenFor(user: TestUser, claims: JWTPayload = {}, secret = t.config.jwt.secret): Promise<string> {
+  /**
+   * The claims of a genuine access token of `user`, signed with the server's current ES256 key (the
+   * default JWT_ALGORITHM), or as HS256 with `secret` when one is given (a forgery).
+   */
+  async function tokenFor(user: TestUser, claims: JWTPayload = {}, secret?: string): Promise<string> {
     const iat = nowSeconds();
     const genuine = { iss: t.config.jwt.issuer, aud: t.config.jwt.audience, sub: user.id, sid: sessionIdOf(user.accessToken), iat, exp: iat + 300 };
-    return new SignJWT({ ...genuine, jti: randomUUID(), ...claims })
-      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-      .sign(new TextEncoder().encode(secret));
+    const jwt = new SignJWT({ ...genuine, jti: randomUUID(), ...claims });
+    if (secret) return jwt.setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(new TextEncoder().encode(secret));
+    const signer = t.deps.keys.signer()!;
+    return jwt.setProtectedHeader({ alg: "ES256", kid: signer.kid, typ: "at+jwt" }).sign(signer.key);
   }
 
   /** One UNAUTHENTICATED with this reason, no data. */

@@ -34,7 +34,8 @@ const INACTIVE: Refusal = ["This account is no longer active", "ACCOUNT_INACTIVE
 let t: TestServer;
 let alice: TestUser;
 beforeAll(async () => {
-  t = await startTestServer();
+  // HS256 mode, which keeps today's tokens (API.md §9); ES256 has tests/signing-keys-*.test.ts.
+  t = await startTestServer({ env: { JWT_ALGORITHM: "HS256" } });
   alice = await signUp(t);
 });
 afterAll(async () => {
@@ -74,12 +75,13 @@ function forge(claims: JWTPayload, secret: string = TEST_JWT_SECRET): Promise<st
 const base64url = (value: object): string => Buffer.from(JSON.stringify(value), "utf8").toString("base64url");
 
 describe("access token shape", () => {
-  it("is an HS256 JWT carrying exactly iss, aud, sub, sid, exp, jti and iat", async () => {
+  it("is an HS256 JWT carrying exactly iss, aud, sub, sid, exp, jti and iat, and role and email_verified", async () => {
     const before = nowSeconds();
     const { accessToken } = await signUp(t);
     const user = decodeJwt(accessToken);
     expect(decodeProtectedHeader(accessToken)).toEqual({ alg: "HS256", typ: "JWT" });
-    expect(Object.keys(user).sort()).toEqual(["aud", "exp", "iat", "iss", "jti", "sid", "sub"]);
+    expect(Object.keys(user).sort()).toEqual(["aud", "email_verified", "exp", "iat", "iss", "jti", "role", "sid", "sub"]);
+    expect([user["role"], user["email_verified"]]).toEqual(["USER", false]);
     expect(user.iss).toBe("gatehouse");
     expect(user.aud).toBe("gatehouse");
     expect(user.jti).toMatch(UUID);

@@ -46,7 +46,12 @@ export async function issueTokens(
   refreshToken: string,
   mfaRequired = false,
 ): Promise<IssuedTokens> {
-  const { token, expiresIn } = await deps.tokens.signAccessToken({ userId: user.id, sessionId });
+  const { token, expiresIn } = await deps.tokens.signAccessToken({
+    userId: user.id,
+    sessionId,
+    role: user.role,
+    emailVerified: user.emailVerified,
+  });
   return { accessToken: token, refreshToken, expiresIn, user, mfaRequired };
 }
 

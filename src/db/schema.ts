@@ -266,3 +266,28 @@ export const oauthFlows = pgTable(
 );
 
 export type OAuthFlowRow = typeof oauthFlows.$inferSelect;
+
+/**
+ * The ES256 signing keys (API.md §9), shared by every instance. A key is published (in the JWKS) from
+ * created_at, signs from signs_from (at least the JWKS max-age + 5 minutes later, so every verifier's
+ * cached JWKS already holds it), stops signing at retired_at and leaves the JWKS at published_until
+ * (retired_at + the access-token TTL: every token it signed has expired). revoked_at ends it at once.
+ * The private key is a sealed PKCS#8 PEM (lib/sealed.ts) with the kid as associated data.
+ */
+export const signingKeys = pgTable(
+  "signing_keys",
+  {
+    kid: text("kid").primaryKey(),
+    alg: text("alg").notNull(),
+    publicJwk: jsonb("public_jwk").notNull().$type<Record<string, string>>(),
+    privateKey: text("private_key").notNull(),
+    createdAt: timestamptz("created_at").notNull(),
+    signsFrom: timestamptz("signs_from").notNull(),
+    retiredAt: timestamptz("retired_at"),
+    publishedUntil: timestamptz("published_until"),
+    revokedAt: timestamptz("revoked_at"),
+  },
+  (t) => [index("signing_keys_created_at_idx").on(t.createdAt)],
+);
+
+export type SigningKeyRow = typeof signingKeys.$inferSelect;

@@ -5,6 +5,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin
 import { expressMiddleware } from "@as-integrations/express5";
 import cors from "cors";
 import express, { type ErrorRequestHandler, type Express, type Request } from "express";
+import { JWKS_MAX_AGE } from "../auth/keys/rotation.service.js";
 import { ErrorCode } from "../errors.js";
 import { createContext, type Context } from "../graphql/context.js";
 import { argumentValueErrorsPlugin, errorLoggingPlugin, formatError } from "../graphql/errors.js";
@@ -105,6 +106,20 @@ export async function createApp(deps: Deps): Promise<App> {
       status: ready ? "ready" : "unavailable",
       checks: { database, ...(redis ? { redis, rateLimits: deps.rateLimiter.status() } : {}) },
     });
+  });
+
+  // API.md §9: what another service needs to verify our access tokens without calling us.
+  app.get("/.well-known/jwks.json", (_req, res) => {
+    res.setHeader("Cache-Control", `public, max-age=${JWKS_MAX_AGE}`);
+    res.json(deps.keys.jwks());
+  });
+  app.get("/.well-known/openid-configuration", (req, res) => {
+    // PUBLIC_URL when set: behind a proxy without TRUST_PROXY the request's own origin is the inner one.
+    const base = config.publicUrl ?? `${req.protocol}://${req.host}`;
+    res.setHeader("Cache-Control", `public, max-age=${JWKS_MAX_AGE}`);
+    // Gatehouse is no OpenID provider (no authorization endpoint, no ID tokens): the document is there
+    // so that libraries which discover keys from the issuer find them; issuer is the tokens' `iss`.
+    res.json({ issuer: config.jwt.issuer, jwks_uri: `${base}/.well-known/jwks.json` });
   });
 
   // Production: only with METRICS_TOKEN, else the 404 below (METRICS_PORT serves it privately).

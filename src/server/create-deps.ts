@@ -3,6 +3,8 @@ import { createArgon2Hasher } from "../auth/password.js";
 import { createOAuthProviders } from "../auth/oauth/providers.js";
 import type { Deps, Hasher } from "../deps.js";
 import { createTokenService } from "../auth/tokens.js";
+import { createKeySet } from "../auth/keys/key-set.js";
+import { ensureSigningKey } from "../auth/keys/rotation.service.js";
 import type { Config } from "../config.js";
 import { openDatabase, type Database } from "../db/client.js";
 import { runMigrations } from "../db/migrate.js";
@@ -21,7 +23,9 @@ export interface DepsOverrides {
   outbox?: OutboxWorkerOptions;
   /** The in-process rate-limit store (or Redis's fallback), to inspect it (tests). */
   rateLimitMemory?: MemoryHitStore;
-  /** The clock of the TOTP window (tests). */
+  /** How often the key set is re-read and a rotation looked for (tests; default KEY_SET_RELOAD_MS). */
+  keySetReloadMs?: number;
+  /** The clock of the TOTP window and of the signing keys' schedule (tests). */
   now?: () => number;
 }
 
@@ -44,12 +48,18 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     const now = overrides.now ?? Date.now;
     // Never throws for a provider that does not answer: it is logged and left out until a retry works.
     const oauth = await createOAuthProviders(config, logger, now);
+    const keyDeps = { db: database.db, config, now, logger, redis };
+    // ES256: every instance signs with the database's key set; the first start makes the first key.
+    if (config.jwt.algorithm === "ES256") await ensureSigningKey(keyDeps);
+    const keys = createKeySet(keyDeps, overrides.keySetReloadMs ? { reloadMs: overrides.keySetReloadMs } : {});
+    await keys.reload();
     return {
       config,
       database,
       db: database.db,
       hasher,
-      tokens: await createTokenService(config.jwt),
+      tokens: await createTokenService(config.jwt, keys),
+      keys,
       logger,
       outbox: createOutboxWorker({ db: database.db, logger, config }, transport, overrides.outbox),
       rateLimiter: createRateLimiter(config.limits, hits, {

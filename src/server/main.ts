@@ -40,6 +40,7 @@ async function main(): Promise<void> {
   await bootstrapAdmin(deps);
   const { app, stop } = await createApp(deps);
   deps.outbox.start();
+  await deps.keys.start();
 
   const server = createServer();
   const drain = keepAliveDrain(server);
@@ -109,6 +110,7 @@ async function main(): Promise<void> {
     ]);
     await step("graphql server", stop);
     await step("outbox", () => deps.outbox.stop());
+    await step("signing keys", () => deps.keys.stop());
     await step("database", () => deps.database.close());
     // A Redis that is already away has nothing to flush: its QUIT failing is not an unclean stop.
     await step("redis", () => deps.redis?.quit().catch(() => undefined));

@@ -64,6 +64,8 @@ export interface StartOptions {
   rateLimitMemory?: MemoryHitStore;
   /** The clock of the TOTP window (tests/support/mfa.ts's createTestClock). */
   now?: () => number;
+  /** The signing keys' re-read and rotation timer, in ms (default one minute). */
+  keySetReloadMs?: number;
 }
 
 let counter = 0;
@@ -93,8 +95,10 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     outbox: { pollIntervalMs: 25 },
     ...(options.rateLimitMemory ? { rateLimitMemory: options.rateLimitMemory } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.keySetReloadMs ? { keySetReloadMs: options.keySetReloadMs } : {}),
   });
   if (options.outboxWorker !== false) deps.outbox.start();
+  await deps.keys.start();
   const app = await createApp(deps);
   const server: Server = createServer(app.app);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -127,6 +131,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await app.stop();
       await deps.outbox.stop();
+      await deps.keys.stop();
       deps.redis?.disconnect();
       if (!options.testDb) await testDb.drop();
     },
