@@ -22,7 +22,7 @@ describe("HTTP surface (development)", () => {
     expect(await health.json()).toEqual({ status: "ok" });
     const ready = await fetch(`${t.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: "ready", checks: { database: "ok" } });
+    expect(await ready.json()).toEqual({ status: "ready", checks: { database: "ok", signing: "ok" } });
   });
 
   it("echoes a sane X-Request-Id and generates one otherwise", async () => {

@@ -89,7 +89,7 @@ describe.runIf(!!REDIS_URL)("rate limits shared by two instances through Redis",
 
   it("/readyz reports Redis ok and shared rate limits on both instances", async () => {
     for (const t of [a, b]) {
-      expect(await readyz(t)).toEqual({ status: 200, body: { status: "ready", checks: { database: "ok", redis: "ok", rateLimits: "redis" } } });
+      expect(await readyz(t)).toEqual({ status: 200, body: { status: "ready", checks: { database: "ok", signing: "ok", redis: "ok", rateLimits: "redis" } } });
     }
   });
 });
@@ -117,7 +117,7 @@ describe("Redis configured but down", () => {
     expect(codes).toEqual(["OK", "OK", "OK", "OK", "OK", "RATE_LIMITED", "RATE_LIMITED"]);
     expect(await readyz(t)).toEqual({
       status: 503,
-      body: { status: "unavailable", checks: { database: "ok", redis: "unavailable", rateLimits: "degraded" } },
+      body: { status: "unavailable", checks: { database: "ok", signing: "ok", redis: "unavailable", rateLimits: "degraded" } },
     });
     // One line for the outage, not one per request (7 rate-limited calls above).
     expect(log.messages().filter((m) => /rate limits: Redis does not answer/.test(m))).toHaveLength(1);

@@ -6,7 +6,7 @@ import { signUp } from "./support/flows.js";
 import { meOutcome, wellKnown } from "./support/signing-keys.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 
-/* API.md §9: ES256 by default, the JWKS holds public members only, and it alone verifies our tokens. */
+/* ES256 by default, the JWKS holds public members only, and it alone verifies our tokens. */
 
 let t: TestServer;
 beforeAll(async () => {
@@ -21,6 +21,8 @@ describe("the JWKS (ES256, the default)", () => {
     const res = await wellKnown(t, "jwks.json");
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("public, max-age=300");
+    // Public data: a verifier running in a browser or an edge runtime may fetch it from any origin.
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
     const keys = res.body["keys"] as Array<Record<string, unknown>>;
     expect(keys).toHaveLength(1);
     for (const key of keys) {
@@ -87,6 +89,28 @@ describe("HS256 mode (JWT_ALGORITHM=HS256)", () => {
       expect(await meOutcome(s, (await signUp(t)).accessToken)).toBe("UNAUTHENTICATED:INVALID_TOKEN");
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe("an instance whose ENCRYPTION_SECRET opens no signing key", () => {
+  it("still verifies, but answers logins SERVICE_UNAVAILABLE (not a 500) and /readyz 503, so a balancer routes around it", async () => {
+    const alice = await signUp(t);
+    const other = await startTestServer({ testDb: t.testDb, env: { ENCRYPTION_SECRET: "a-different-encryption-secret-of-32-bytes+" } });
+    try {
+      // Tokens the first instance signed verify here: the public key needs no secret.
+      expect(await meOutcome(other, alice.accessToken)).toBe("accepted");
+      const login = await other.gql<{ login: { accessToken: string } }>(
+        "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+        { i: { email: alice.email, password: alice.password } },
+      );
+      expect(login.body.errors?.[0]?.extensions?.code).toBe("SERVICE_UNAVAILABLE");
+      const ready = await fetch(`${other.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as { checks: Record<string, string> }).checks["signing"]).toBe("unavailable");
+      expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
+    } finally {
+      await other.close();
     }
   });
 });

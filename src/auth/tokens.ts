@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { SignJWT, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from "jose";
 import { LRUCache } from "lru-cache";
 import type { Config } from "../config.js";
-import { unauthenticated } from "../errors.js";
+import { AppError, ErrorCode, unauthenticated } from "../errors.js";
 import type { AccessClaims, SigningKeySet, TokenService } from "../deps.js";
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -72,8 +72,9 @@ export async function createTokenService(jwt: Config["jwt"], keys: SigningKeySet
     async signAccessToken({ userId, sessionId, role, emailVerified }) {
       const claims = { sid: sessionId, role, email_verified: emailVerified };
       const signer = es256 ? keys.signer() : undefined;
-      // An operator's error (ENCRYPTION_SECRET unlike the other instances'): logged at load, a 500 here.
-      if (es256 && !signer) throw new Error("no signing key opens on this instance (see the signing-key error at start-up)");
+      // An operator's error (ENCRYPTION_SECRET unlike the other instances'): logged at load, and /readyz
+      // answers 503 so a load balancer sends logins elsewhere. The client gets a retryable code, not a 500.
+      if (es256 && !signer) throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, "This instance cannot issue tokens right now; retry later");
       const builder = new SignJWT(claims)
         .setProtectedHeader(signer ? { alg: "ES256", kid: signer.kid, typ: ACCESS_TOKEN_TYP } : { alg: "HS256", typ: "JWT" })
         .setSubject(userId)

@@ -101,21 +101,26 @@ export async function createApp(deps: Deps): Promise<App> {
       check("database", deps.database.ping()),
       deps.redis ? check("redis", deps.redis.ping()) : undefined,
     ]);
-    const ready = database === "ok" && (redis === undefined || redis === "ok");
+    // ES256: an instance whose ENCRYPTION_SECRET opens no signing key can verify but not log anyone in.
+    const signing = config.jwt.algorithm === "ES256" ? (deps.keys.signer() ? ("ok" as const) : ("unavailable" as const)) : undefined;
+    const ready = database === "ok" && (redis === undefined || redis === "ok") && signing !== "unavailable";
     res.status(ready ? 200 : 503).json({
       status: ready ? "ready" : "unavailable",
-      checks: { database, ...(redis ? { redis, rateLimits: deps.rateLimiter.status() } : {}) },
+      checks: { database, ...(signing ? { signing } : {}), ...(redis ? { redis, rateLimits: deps.rateLimiter.status() } : {}) },
     });
   });
 
-  // API.md §9: what another service needs to verify our access tokens without calling us.
+  // What another service needs to verify our access tokens without calling us. Public data: any origin
+  // may read it (a verifier in a browser or an edge runtime), without credentials.
   app.get("/.well-known/jwks.json", (_req, res) => {
+    res.setHeader("Access-Control-Allow-Origin", "*");
     res.setHeader("Cache-Control", `public, max-age=${JWKS_MAX_AGE}`);
     res.json(deps.keys.jwks());
   });
   app.get("/.well-known/openid-configuration", (req, res) => {
     // PUBLIC_URL when set: behind a proxy without TRUST_PROXY the request's own origin is the inner one.
     const base = config.publicUrl ?? `${req.protocol}://${req.host}`;
+    res.setHeader("Access-Control-Allow-Origin", "*");
     res.setHeader("Cache-Control", `public, max-age=${JWKS_MAX_AGE}`);
     // Gatehouse is no OpenID provider (no authorization endpoint, no ID tokens): the document is there
     // so that libraries which discover keys from the issuer find them; issuer is the tokens' `iss`.
