@@ -6,7 +6,6 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +13,7 @@ import { buildTree } from "./support/built-tree.js";
 import { backend, createPostgresDatabase } from "./support/database.js";
 import { startStallingProxy, type StallingProxy } from "./support/stalling-proxy.js";
 import { TEST_JWT_SECRET } from "./support/server.js";
+import { accepts } from "./support/net.js";
 
 /** main.ts: the 10 s HTTP grace period plus 5 s for the rest. */
 const SHUTDOWN_DEADLINE_MS = 15_000;
@@ -79,16 +79,6 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
 
 afterAll(() => tree?.remove());
 
@@ -115,7 +105,7 @@ describe.skipIf(backend !== "pglite")("npm start and SIGTERM (embedded database)
       expect(run.output()).toContain('"msg":"stopped"');
       // npm waits for its child, so by now the server is gone, and so is its port.
       expect(isAlive(run.serverPid)).toBe(false);
-      expect(await portAccepts(run.port)).toBe(false);
+      expect(await accepts(run.port)).toBe(false);
     } finally {
       if (isAlive(run.serverPid)) process.kill(run.serverPid, "SIGKILL");
     }
@@ -173,7 +163,7 @@ describe.skipIf(backend !== "postgres")("shutdown deadline (PostgreSQL that stop
       expect(line, run.output()).toBeDefined();
       expect(JSON.parse(line!).waitingFor).toEqual(["outbox"]);
       expect(isAlive(run.serverPid)).toBe(false);
-      expect(await portAccepts(run.port)).toBe(false);
+      expect(await accepts(run.port)).toBe(false);
     } finally {
       if (isAlive(run.serverPid)) process.kill(run.serverPid, "SIGKILL");
     }

@@ -7,9 +7,10 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { accessSync, chmodSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request, type Agent, type IncomingHttpHeaders } from "node:http";
-import { connect, createServer } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { accepts } from "./net.js";
 
 /** The shipped site config. */
 export const SHIPPED_SITE = join(import.meta.dirname, "../../examples/deploy/nginx.conf");
@@ -126,17 +127,6 @@ export function waitUntil(check: () => boolean | Promise<boolean>, what: string,
   });
 }
 
-/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
-export function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
 
 export interface Reply {
   status: number;
