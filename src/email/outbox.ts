@@ -1,11 +1,11 @@
-import { randomUUID, type KeyObject } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { and, asc, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import type { Db, Queryable } from "../db/client.js";
 import { emailOutbox, type EmailOutboxRow } from "../db/schema.js";
 import { safeError } from "../lib/safe-error.js";
-import { deriveKey, isSealed, open, seal } from "../lib/sealed.js";
+import { isSealed, open, seal, sealingKeyFor } from "../lib/sealed.js";
 import type { RenderedEmail } from "./templates.js";
 import type { MailTransport } from "./transport.js";
 import type { OutboxWorker } from "../deps.js";
@@ -20,19 +20,8 @@ const BATCH = 10;
 
 type OutboxKeyConfig = Pick<Config, "encryptionSecret">;
 
-/** Derived once per secret: HKDF costs little, but enqueueing is on every request that mails. */
-const keys = new Map<string, KeyObject>();
-
 /** The key of the outbox bodies (its own HKDF purpose, so no other sealed value opens with it). */
-function outboxKey(config: OutboxKeyConfig): KeyObject {
-  let key = keys.get(config.encryptionSecret);
-  if (!key) {
-    if (keys.size >= 4) keys.clear(); // one secret per process; tests make a few
-    key = deriveKey(config.encryptionSecret, "gatehouse outbox body v1");
-    keys.set(config.encryptionSecret, key);
-  }
-  return key;
-}
+const outboxKey = sealingKeyFor("gatehouse outbox body v1");
 
 // Bound to the row and the column: a body cannot be moved to another email and still open.
 const bodyContext = (id: string, part: "text" | "html") => `email_outbox/${id}/${part}`;

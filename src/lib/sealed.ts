@@ -30,6 +30,23 @@ export function deriveKey(secret: string | Uint8Array, purpose: string): KeyObje
   return createSecretKey(Buffer.from(hkdfSync("sha256", secret, Buffer.alloc(0), purpose, KEY_BYTES)));
 }
 
+/**
+ * The key of one purpose (its own HKDF label), derived from ENCRYPTION_SECRET once per secret and kept:
+ * sealing sits on request paths (a queued email, a TOTP check, an OAuth flow), HKDF need not. Each
+ * feature that seals something declares one: `const totpKey = sealingKeyFor("gatehouse totp v1")`.
+ */
+export function sealingKeyFor(purpose: string): (config: { readonly encryptionSecret: string }) => KeyObject {
+  const keys = new Map<string, KeyObject>();
+  return (config) => {
+    let key = keys.get(config.encryptionSecret);
+    if (!key) {
+      if (keys.size >= 4) keys.clear(); // one secret per process; tests make a few
+      keys.set(config.encryptionSecret, (key = deriveKey(config.encryptionSecret, purpose)));
+    }
+    return key;
+  };
+}
+
 /** Same derivation as deriveKey, as text: for a secret that is itself configuration (base64url). */
 export function deriveSecret(secret: string | Uint8Array, purpose: string): string {
   return Buffer.from(hkdfSync("sha256", secret, Buffer.alloc(0), purpose, KEY_BYTES)).toString("base64url");

@@ -1,25 +1,18 @@
-import type { KeyObject } from "node:crypto";
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair } from "jose";
 import { and, asc, eq, gt, isNull, lte, or, sql } from "drizzle-orm";
 import type { Config } from "../../config.js";
 import type { PublicJwk } from "../../deps.js";
 import { rowsOf, type Queryable } from "../../db/client.js";
 import { signingKeys, type SigningKeyRow } from "../../db/schema.js";
-import { deriveKey, open, seal } from "../../lib/sealed.js";
+import { open, seal, sealingKeyFor } from "../../lib/sealed.js";
 
 /* The signing_keys table: reading the live set, making a key, sealing and opening its private half. */
 
 export const SIGNING_ALG = "ES256";
 
 
-const sealKeys = new WeakMap<object, KeyObject>();
-
 /** The sealing key of private signing keys: HKDF from ENCRYPTION_SECRET under a label of its own. */
-function signingSealKey(config: Pick<Config, "encryptionSecret">): KeyObject {
-  let key = sealKeys.get(config);
-  if (!key) sealKeys.set(config, (key = deriveKey(config.encryptionSecret, "gatehouse signing keys v1")));
-  return key;
-}
+const signingSealKey = sealingKeyFor("gatehouse signing keys v1");
 
 // The kid is bound as associated data: a sealed private key copied into another row does not open.
 const aad = (kid: string) => `signing_keys:${kid}`;

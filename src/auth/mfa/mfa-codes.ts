@@ -1,4 +1,3 @@
-import type { KeyObject } from "node:crypto";
 import { z } from "zod";
 import type { Config } from "../../config.js";
 import type { Queryable } from "../../db/client.js";
@@ -7,21 +6,15 @@ import { enqueueEmail } from "../../email/outbox.js";
 import { greetingName, mfaNoticeEmail, type MfaNotice } from "../../email/templates.js";
 import { badInput } from "../../errors.js";
 import { parseInput } from "../../lib/validation.js";
-import { deriveKey, open, seal } from "../../lib/sealed.js";
+import { open, seal, sealingKeyFor } from "../../lib/sealed.js";
 import { findUserMfa, spendRecoveryCode, spendTotpStep } from "./mfa.repo.js";
 import { normalizeRecoveryCode } from "./recovery-codes.js";
 import { matchTotpStep } from "./totp.js";
 
 /* What the code-taking MFA operations share: the secret's sealing, reading a code, mail notices. */
 
-const keys = new WeakMap<object, KeyObject>();
-
-/** The TOTP key: HKDF from ENCRYPTION_SECRET (or its JWT_SECRET-derived default) under a label of its own. */
-function totpKey(config: Pick<Config, "encryptionSecret">): KeyObject {
-  let key = keys.get(config);
-  if (!key) keys.set(config, (key = deriveKey(config.encryptionSecret, "gatehouse totp v1")));
-  return key;
-}
+/** The TOTP key: HKDF from ENCRYPTION_SECRET (or its development default) under a label of its own. */
+const totpKey = sealingKeyFor("gatehouse totp v1");
 
 // The user id is bound as associated data: a sealed secret copied into another user's row does not open.
 const aad = (userId: string) => `user_mfa:${userId}`;

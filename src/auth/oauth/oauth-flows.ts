@@ -1,11 +1,11 @@
-import { randomUUID, timingSafeEqual, type KeyObject } from "node:crypto";
+import { randomUUID, timingSafeEqual } from "node:crypto";
 import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import * as client from "openid-client";
 import type { Config } from "../../config.js";
 import type { Queryable } from "../../db/client.js";
 import { oauthFlows, type OAuthFlowRow } from "../../db/schema.js";
 import type { FlowChecks } from "../../deps.js";
-import { deriveKey, open, seal } from "../../lib/sealed.js";
+import { open, seal, sealingKeyFor } from "../../lib/sealed.js";
 
 /* Flow state kept in the database, so any instance finishes a flow any instance started (API.md §8). */
 
@@ -14,14 +14,8 @@ export const FLOW_TTL_SECONDS = 600;
 
 export type FlowPurpose = OAuthFlowRow["purpose"];
 
-const keys = new WeakMap<object, KeyObject>();
-
 /** The verifier's key: HKDF from ENCRYPTION_SECRET under a label of its own (not the TOTP one). */
-function flowKey(config: Pick<Config, "encryptionSecret">): KeyObject {
-  let key = keys.get(config);
-  if (!key) keys.set(config, (key = deriveKey(config.encryptionSecret, "gatehouse oauth pkce verifier v1")));
-  return key;
-}
+const flowKey = sealingKeyFor("gatehouse oauth pkce verifier v1");
 
 // Bound to the flow id: a sealed verifier copied into another flow's row does not open.
 const aad = (flowId: string) => `oauth_flows:${flowId}`;
