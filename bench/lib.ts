@@ -14,6 +14,8 @@ export interface LoadOptions {
   token?: string | undefined;
   seconds: number;
   connections: number;
+  /** Requests per second over all connections (autocannon's overallRate); unset: as fast as the server answers. */
+  rate?: number | undefined;
 }
 
 /** autocannon from this (the bench) process against a server in another process. */
@@ -22,6 +24,7 @@ export async function load(url: string, body: unknown, options: LoadOptions): Pr
     url,
     connections: options.connections,
     duration: options.seconds,
+    ...(options.rate ? { overallRate: options.rate } : {}),
     method: body === undefined ? "GET" : "POST",
     headers: { "content-type": "application/json", ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),

@@ -3,7 +3,8 @@
  * machines). `npm run bench` (10k / 100k / 1M users) or `npm run bench:quick` (5k / 20k / 50k).
  * Needs PostgreSQL (BENCH_DATABASE_URL, default the local test server); creates its own databases.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { cpus } from "node:os";
 import { hash, verify } from "@node-rs/argon2";
 import { SignJWT, generateKeyPair, jwtVerify } from "jose";
@@ -132,8 +133,50 @@ async function fragmentOf(instance: Instance): Promise<string> {
   return row!.email.split("@")[0]!.slice(2);
 }
 
-type Measure = "P1" | "P1b" | "P2" | "P2b" | "P3" | "P3b" | "P4" | "P5" | "M1";
-const ALL: Measure[] = ["P1", "P1b", "P2", "P2b", "P3", "P3b", "P4", "P5", "M1"];
+type Measure = "P1" | "P1b" | "P2" | "P2b" | "P3" | "P3b" | "P4" | "P5" | "P6" | "P7" | "M1";
+const ALL: Measure[] = ["P1", "P1b", "P2", "P2b", "P3", "P3b", "P4", "P5", "P6", "P7", "M1"];
+
+/** Which way each ratio improves, for the comparison with the last run. */
+const RATIO_DIRECTION: Record<string, "higher" | "lower"> = {
+  "P1.ratio": "higher",
+  "P1b.ratio": "higher",
+  "P2.ratio": "higher",
+  "P2b.ratio": "lower",
+  "P3.ratio": "lower",
+  "P3b.ratio": "lower",
+  "P4.ratio": "lower",
+  "P5.ratio": "lower",
+  "M1.growth_run3_vs_run1": "lower",
+};
+
+/** P6/P7: a steady rate every build sustains on two cores, so CPU per request is not a measure of queueing. */
+const STEADY_RPS = 1000;
+const STEADY_SECONDS = quick ? 5 : 10;
+
+/**
+ * What node:http alone costs per request on this machine: a server that reads the body and answers
+ * `{ __typename }`'s bytes, in a process of its own with the server's node flags. The floor under the floor.
+ */
+async function startBareHttp(): Promise<{ url: string; pid: number; stop: () => void }> {
+  const code = `
+    const body = '{"data":{"__typename":"Query"}}';
+    require("node:http").createServer((req, res) => {
+      req.on("data", () => {});
+      req.on("end", () => { res.setHeader("content-type", "application/json"); res.end(body); });
+    }).listen(0, "127.0.0.1", function () { console.log(this.address().port); });`;
+  const child = spawn(process.execPath, [...START_FLAGS, "-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout.once("data", (chunk: Buffer) => resolve(chunk.toString().trim()));
+    child.once("exit", (c) => reject(new Error(`bare node:http exited with ${c}`)));
+  });
+  return { url: `http://127.0.0.1:${port}/graphql`, pid: child.pid!, stop: () => child.kill("SIGTERM") };
+}
+
+/** CPU ms per request of `pid` under `rounds` steady loads, the mean over rounds. */
+async function steadyCpu(pid: number, url: string, body: unknown, token?: string): Promise<CpuSplit & { rps: number }> {
+  const r = await withCpuSplit(pid, () => load(url, body, { token, seconds: STEADY_SECONDS, connections: 10, rate: STEADY_RPS }));
+  return { ...r.cpu, rps: r.rps };
+}
 
 /**
  * `count` users of the instance with TOTP on, each with a secret of its own, sealed as the server seals
@@ -369,6 +412,46 @@ async function main(): Promise<void> {
       target("P5", "bulkUsers(1000) / updateUser", `${p5.toFixed(2)} (<= 20)`, p5 <= 20);
     }
 
+    if (run("P6") || run("P7")) {
+      // Server CPU per request at a steady rate (not saturating: under saturation two cores are shared
+      // by server, PostgreSQL, V8's helper threads and the load generator, and CPU per request measures
+      // the contention too). Gatehouse and a bare node:http server in turns, two rounds each.
+      const bare = await startBareHttp();
+      try {
+        const TYPENAME = { query: "{ __typename }" };
+        const ME = { query: "{ me { id email role } }" };
+        const rounds = { bare: [] as number[], typename: [] as number[], me: [] as number[], mePg: [] as number[] };
+        // Warm both (JIT, connections, the verified-token cache) before anything is counted.
+        await load(bare.url, TYPENAME, { seconds: 2, connections: 10, rate: STEADY_RPS });
+        await load(gqlUrl(large), TYPENAME, { seconds: 2, connections: 10, rate: STEADY_RPS });
+        await load(gqlUrl(large), ME, { token: large.token, seconds: 2, connections: 10, rate: STEADY_RPS });
+        for (let round = 0; round < 2; round++) {
+          rounds.bare.push((await steadyCpu(bare.pid, bare.url, TYPENAME)).server);
+          if (run("P6")) rounds.typename.push((await steadyCpu(pid, gqlUrl(large), TYPENAME)).server);
+          if (run("P7")) {
+            const me = await steadyCpu(pid, gqlUrl(large), ME, large.token);
+            rounds.me.push(me.server);
+            rounds.mePg.push(me.postgres);
+          }
+        }
+        const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+        record("P6.info.bare_node_http_cpu_ms_per_req", mean(rounds.bare), " ms");
+        if (run("P6")) {
+          const floor = record("P6.typename_cpu_ms_per_req", mean(rounds.typename), " ms");
+          record("P6.info.typename_over_bare_ms", floor - mean(rounds.bare), " ms");
+          target("P6", `{ __typename } server CPU per request at ${STEADY_RPS} rps`, `${floor.toFixed(3)} ms (<= 0.15)`, floor <= 0.15);
+        }
+        if (run("P7")) {
+          const me = record("P7.me_cpu_ms_per_req", mean(rounds.me), " ms");
+          record("P7.info.me_postgres_cpu_ms_per_req", mean(rounds.mePg), " ms");
+          if (run("P6")) record("P7.info.me_over_typename_ms", me - figures["P6.typename_cpu_ms_per_req"]!, " ms");
+          target("P7", `me server CPU per request at ${STEADY_RPS} rps (session and user read each time)`, `${me.toFixed(3)} ms (<= 0.22)`, me <= 0.22);
+        }
+      } finally {
+        bare.stop();
+      }
+    }
+
     if (run("M1")) {
       // Resident memory during `me` at 50 connections, three runs.
       const peaks: number[] = [];
@@ -387,6 +470,23 @@ async function main(): Promise<void> {
 
     console.log("\n| id | measure | result (target) | met |\n| --- | --- | --- | --- |");
     for (const t of table) console.log(`| ${t.id} | ${t.measure} | ${t.result} | ${t.met ? "yes" : "NO"} |`);
+
+    // Goal: no ratio worse by more than 10% than the last run of the same mode (absolute figures drift
+    // with the machine; ratios measured side by side do not).
+    const previousFile = new URL(`./results/latest-${quick ? "quick" : "full"}.json`, import.meta.url);
+    const previous = existsSync(previousFile)
+      ? (JSON.parse(readFileSync(previousFile, "utf8")) as { at: string; figures: Record<string, number> })
+      : undefined;
+    if (previous) {
+      console.log(`\n| ratio | last run (${previous.at.slice(0, 10)}) | this run | change | within 10% |\n| --- | --- | --- | --- | --- |`);
+      for (const [name, better] of Object.entries(RATIO_DIRECTION)) {
+        const before = previous.figures[name];
+        const now = figures[name];
+        if (before === undefined || now === undefined) continue;
+        const worse = better === "higher" ? before / now - 1 : now / before - 1;
+        console.log(`| ${name} (${better} is better) | ${before} | ${now} | ${((now / before - 1) * 100).toFixed(0)}% | ${worse <= 0.1 ? "yes" : "NO"} |`);
+      }
+    }
 
     const out = {
       mode: quick ? "quick" : "full",
