@@ -36,6 +36,14 @@ export interface OpenDatabaseOptions {
   max?: number;
 }
 
+/** The postgres.js client behind a Db opened by openDatabase, for the one hot statement that runs on it directly. */
+const postgresClients = new WeakMap<Db, postgres.Sql>();
+
+/** undefined for PGlite, or for a Db not opened by openDatabase. */
+export function postgresClientOf(db: Db): postgres.Sql | undefined {
+  return postgresClients.get(db);
+}
+
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   if (options.url) {
     const max = options.max ?? 10;
@@ -52,6 +60,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       onnotice: () => {},
     });
     const db = drizzlePostgres(client, { schema }) as unknown as Db;
+    postgresClients.set(db, client);
     const database: Database = {
       db,
       kind: "postgres",

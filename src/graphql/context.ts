@@ -33,6 +33,7 @@ export interface Context {
 
 export function createContext(deps: Deps, meta: RequestMeta, authorization: string | undefined, http: HttpExchange): Context {
   let viewer: Promise<Viewer> | undefined;
+  let loaders: UserLoaders | undefined;
   const state: { userId?: string } = {};
   return {
     deps,
@@ -44,6 +45,9 @@ export function createContext(deps: Deps, meta: RequestMeta, authorization: stri
         state.userId = v.user.id;
         return v;
       })),
-    loaders: createUserLoaders(deps.db),
+    // Built on first use: most requests (me, login, refresh) select no batched field.
+    get loaders() {
+      return (loaders ??= createUserLoaders(deps.db));
+    },
   };
 }
