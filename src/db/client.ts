@@ -34,6 +34,8 @@ export interface OpenDatabaseOptions {
   dataDir?: string | undefined;
   /** postgres.js pool size. */
   max?: number;
+  /** Called with the text of every statement sent (tests that count a request's statements). */
+  onQuery?: (sql: string) => void;
 }
 
 /** The postgres.js client behind a Db opened by openDatabase, for the one hot statement that runs on it directly. */
@@ -58,6 +60,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       idle_timeout: 60,
       // "extension already exists" and the like are not worth a log line.
       onnotice: () => {},
+      ...(options.onQuery ? { debug: (_connection: number, query: string) => options.onQuery!(query) } : {}),
     });
     const db = drizzlePostgres(client, { schema }) as unknown as Db;
     postgresClients.set(db, client);
@@ -78,7 +81,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const client = new PGlite({ dataDir: options.dataDir, extensions: { citext, pg_trgm } });
   await client.waitReady;
-  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  const onQuery = options.onQuery;
+  const db = drizzlePglite(client, { schema, ...(onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {}) }) as unknown as Db;
   return {
     db,
     kind: "pglite",
