@@ -33,7 +33,6 @@ export interface Context {
 
 export function createContext(deps: Deps, meta: RequestMeta, authorization: string | undefined, http: HttpExchange): Context {
   let viewer: Promise<Viewer> | undefined;
-  let loaders: UserLoaders | undefined;
   const state: { userId?: string } = {};
   return {
     deps,
@@ -45,9 +44,6 @@ export function createContext(deps: Deps, meta: RequestMeta, authorization: stri
         state.userId = v.user.id;
         return v;
       })),
-    // Built on first use: most requests (me, login, refresh) select no batched field.
-    get loaders() {
-      return (loaders ??= createUserLoaders(deps.db));
-    },
+    loaders: createUserLoaders(deps.db),
   };
 }
