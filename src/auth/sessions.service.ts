@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { Db, Queryable, Tx } from "../db/client.js";
-import { sessionIsLive } from "../db/live-session.js";
+import { findLiveSession, sessionIsLive } from "../db/live-session.js";
 import { refreshTokens, sessions, users, type SessionRow, type UserRow } from "../db/schema.js";
 import type { Deps, RequestMeta } from "../deps.js";
 import { recordAudit } from "../audit/audit.service.js";
@@ -233,31 +233,6 @@ export async function continueSession(
   return { sessionId, user: row.user, refreshToken };
 }
 
-/** Seconds between two writes of `last_used_at` for one session: a read must not cost a write each time. */
-const TOUCH_INTERVAL_SECONDS = 60;
-
-function prepareLiveSession(db: Db) {
-  return db
-    .select({
-      user: users,
-      live: sessionIsLive,
-      mfaPending: sql<boolean>`${sessions.mfaPendingUntil} is not null`,
-      stale: sql<boolean>`${sessions.lastUsedAt} < now() - make_interval(secs => ${TOUCH_INTERVAL_SECONDS})`,
-    })
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.id, sql.placeholder("sessionId")), eq(sessions.userId, sql.placeholder("userId"))))
-    .limit(1)
-    .prepare("gatehouse_live_session");
-}
-
-/**
- * One per database: drizzle builds the SQL once, and postgres.js keeps it as a named statement on each
- * pooled connection, so a request costs one Bind/Execute round trip and no parse or plan. (Unprepared,
- * postgres.js needs a Describe round trip first and PostgreSQL plans the join every time.)
- */
-const liveSessionQueries = new WeakMap<Db, ReturnType<typeof prepareLiveSession>>();
-
 /**
  * The per-request check behind every @auth field: one indexed query (sessions primary key joined to
  * users primary key) that also says whether the session is live and whether it still waits for its
@@ -270,9 +245,7 @@ export async function loadLiveSession(
   sessionId: string,
   userId: string,
 ): Promise<(LiveSession & { stale: boolean; mfaPending: boolean }) | EndedSession> {
-  let query = liveSessionQueries.get(db);
-  if (!query) liveSessionQueries.set(db, (query = prepareLiveSession(db)));
-  const [row] = await query.execute({ sessionId, userId });
+  const row = await findLiveSession(db, sessionId, userId);
   if (!row) return { ended: "SESSION_REVOKED" };
   const ended = whyEnded(row);
   if (ended) return { ended };

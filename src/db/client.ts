@@ -34,6 +34,16 @@ export interface OpenDatabaseOptions {
   dataDir?: string | undefined;
   /** postgres.js pool size. */
   max?: number;
+  /** Called with the text of every statement sent (tests that count a request's statements). */
+  onQuery?: (sql: string) => void;
+}
+
+/** The postgres.js client behind a Db opened by openDatabase, for the one hot statement that runs on it directly. */
+const postgresClients = new WeakMap<Db, postgres.Sql>();
+
+/** undefined for PGlite, or for a Db not opened by openDatabase. */
+export function postgresClientOf(db: Db): postgres.Sql | undefined {
+  return postgresClients.get(db);
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
@@ -50,8 +60,10 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       idle_timeout: 60,
       // "extension already exists" and the like are not worth a log line.
       onnotice: () => {},
+      ...(options.onQuery ? { debug: (_connection: number, query: string) => options.onQuery!(query) } : {}),
     });
     const db = drizzlePostgres(client, { schema }) as unknown as Db;
+    postgresClients.set(db, client);
     const database: Database = {
       db,
       kind: "postgres",
@@ -69,7 +81,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const client = new PGlite({ dataDir: options.dataDir, extensions: { citext, pg_trgm } });
   await client.waitReady;
-  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  const onQuery = options.onQuery;
+  const db = drizzlePglite(client, { schema, ...(onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {}) }) as unknown as Db;
   return {
     db,
     kind: "pglite",

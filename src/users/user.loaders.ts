@@ -10,16 +10,26 @@ export interface UserLoaders {
   readonly mfaStatus: DataLoader<string, MfaStatusRow>;
 }
 
-/** A fresh set per request (DataLoader caches for its own lifetime). */
+/**
+ * A fresh set per request (DataLoader caches for its own lifetime), each loader built on first use: most
+ * requests (me, login, refresh) select no batched field. The getters are on this object, not on the
+ * context, because Apollo copies the context with Object.assign, which would call a getter there.
+ */
 export function createUserLoaders(db: Db): UserLoaders {
+  let activeSessions: UserLoaders["activeSessions"] | undefined;
+  let mfaStatus: UserLoaders["mfaStatus"] | undefined;
   return {
-    activeSessions: new DataLoader(async (ids) => {
-      const counts = await countActiveSessions(db, ids);
-      return ids.map((id) => counts.get(id) ?? 0);
-    }),
-    mfaStatus: new DataLoader(async (ids) => {
-      const statuses = await loadMfaStatuses(db, ids);
-      return ids.map((id) => statuses.get(id)!);
-    }),
+    get activeSessions() {
+      return (activeSessions ??= new DataLoader(async (ids) => {
+        const counts = await countActiveSessions(db, ids);
+        return ids.map((id) => counts.get(id) ?? 0);
+      }));
+    },
+    get mfaStatus() {
+      return (mfaStatus ??= new DataLoader(async (ids) => {
+        const statuses = await loadMfaStatuses(db, ids);
+        return ids.map((id) => statuses.get(id)!);
+      }));
+    },
   };
 }

@@ -34,13 +34,13 @@ export async function createPostgresDatabase(): Promise<{ url: string; drop: () 
 }
 
 /** A fresh, empty (unmigrated) database for one test file on the selected backend. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(options: { onQuery?: (sql: string) => void } = {}): Promise<TestDatabase> {
   if (backend === "pglite") {
-    const database = await openDatabase({});
+    const database = await openDatabase({ ...options });
     return { database, url: undefined, drop: () => database.close() };
   }
   const { url, drop } = await createPostgresDatabase();
-  const database = await openDatabase({ url, max: 10 });
+  const database = await openDatabase({ url, max: 10, ...options });
   return {
     database,
     url,
