@@ -10,9 +10,9 @@ import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin
 import { JWKS_MAX_AGE } from "../auth/keys/rotation.service.js";
 import { ErrorCode } from "../errors.js";
 import type { Context } from "../graphql/context.js";
-import { argumentValueErrorsPlugin, errorLoggingPlugin, formatError } from "../graphql/errors.js";
+import { formatError } from "../graphql/errors.js";
 import { QUERY_LIMITS, hardening } from "../graphql/hardening.js";
-import { requestLogPlugin } from "../graphql/request-log.js";
+import { requestPlugin } from "../graphql/request-log.js";
 import { buildGatehouseSchema } from "../graphql/schema.js";
 import { safeError } from "../lib/safe-error.js";
 import type { Deps } from "../deps.js";
@@ -60,9 +60,8 @@ export async function createApp(deps: Deps): Promise<App> {
     parseOptions: { maxTokens: QUERY_LIMITS.maxTokens },
     plugins: [
       ...guard.plugins,
-      argumentValueErrorsPlugin(),
-      requestLogPlugin(),
-      errorLoggingPlugin(),
+      // The request log line, the latency metric, the unexpected-error log and argument-value notes.
+      requestPlugin(deps),
       config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       // Every /graphql answer is Cache-Control: no-store (graphqlRoute), and no type has a cache hint:
       // the plugin's per-field hooks would only compute that again. Inline traces are for subgraphs.
