@@ -1,4 +1,4 @@
-import type { ApolloServerPlugin } from "@apollo/server";
+import type { GraphQLRequestContextDidEncounterErrors, GraphQLRequestContextValidationDidStart } from "@apollo/server";
 import { unwrapResolverError } from "@apollo/server/errors";
 import {
   GraphQLError,
@@ -59,31 +59,27 @@ function argumentPaths(document: DocumentNode, targets: ReadonlySet<ASTNode>): M
 }
 
 /**
- * Notes the argument-value errors of a failed validation, for formatError. Apollo keeps no note of
+ * Notes the argument-value errors of a failed validation, for formatError (an Apollo
+ * validationDidStart hook, run by graphql/request-log.ts's requestPlugin). Apollo keeps no note of
  * which rule reported what, so the two rules run again over the same document (only when validation
- * failed: a valid document costs nothing more).
+ * failed: a valid document costs nothing more, and a cached one is not validated again).
  */
-export function argumentValueErrorsPlugin(): ApolloServerPlugin<Context> {
-  return {
-    async requestDidStart() {
-      return {
-        async validationDidStart({ schema, document }) {
-          // Apollo does not await this hook: everything below runs before the errors are formatted.
-          return async (errors) => {
-            if (!errors?.length) return;
-            const own = validate(schema, document, ARGUMENT_VALUE_RULES).filter((e) => e.nodes?.[0]);
-            if (own.length === 0) return;
-            const paths = argumentPaths(document, new Set(own.map((e) => e.nodes![0]!)));
-            for (const error of own) {
-              const node = error.nodes![0]!;
-              const noted = argumentValueErrors.get(node) ?? [];
-              noted.push({ message: withoutSuggestions(error.message), path: paths.get(node) ?? [] });
-              argumentValueErrors.set(node, noted);
-            }
-          };
-        },
-      };
-    },
+export async function noteArgumentValueErrors({
+  schema,
+  document,
+}: GraphQLRequestContextValidationDidStart<Context>): Promise<(errors?: readonly Error[]) => Promise<void>> {
+  // Apollo does not await this hook: everything below runs before the errors are formatted.
+  return async (errors) => {
+    if (!errors?.length) return;
+    const own = validate(schema, document, ARGUMENT_VALUE_RULES).filter((e) => e.nodes?.[0]);
+    if (own.length === 0) return;
+    const paths = argumentPaths(document, new Set(own.map((e) => e.nodes![0]!)));
+    for (const error of own) {
+      const node = error.nodes![0]!;
+      const noted = argumentValueErrors.get(node) ?? [];
+      noted.push({ message: withoutSuggestions(error.message), path: paths.get(node) ?? [] });
+      argumentValueErrors.set(node, noted);
+    }
   };
 }
 
@@ -183,29 +179,23 @@ export interface FormatOptions {
   hideSuggestions?: boolean;
 }
 
-
-/** Logs each unexpected error once, with the request id that the client can quote. */
-export function errorLoggingPlugin(): ApolloServerPlugin<Context> {
-  return {
-    async requestDidStart() {
-      return {
-        async didEncounterErrors({ errors, contextValue, operationName }) {
-          for (const error of errors) {
-            const formatted = { message: error.message, extensions: error.extensions, ...(error.path ? { path: error.path } : {}) };
-            const kind = classify(formatted, error);
-            if (kind === "app" || kind === "request") continue;
-            const log = contextValue.deps.logger;
-            const entry = {
-              requestId: contextValue.meta.requestId,
-              operationName: loggedOperationName(operationName),
-              path: error.path,
-              err: safeError(unwrapResolverError(error)),
-            };
-            if (kind === "unavailable") log.warn(entry, "database unavailable");
-            else log.error(entry, "unexpected error");
-          }
-        },
-      };
-    },
-  };
+/**
+ * Logs each unexpected error once, with the request id that the client can quote (an Apollo
+ * didEncounterErrors hook, run by graphql/request-log.ts's requestPlugin).
+ */
+export async function logUnexpectedErrors({ errors, contextValue, operationName }: GraphQLRequestContextDidEncounterErrors<Context>): Promise<void> {
+  for (const error of errors) {
+    const formatted = { message: error.message, extensions: error.extensions, ...(error.path ? { path: error.path } : {}) };
+    const kind = classify(formatted, error);
+    if (kind === "app" || kind === "request") continue;
+    const log = contextValue.deps.logger;
+    const entry = {
+      requestId: contextValue.meta.requestId,
+      operationName: loggedOperationName(operationName),
+      path: error.path,
+      err: safeError(unwrapResolverError(error)),
+    };
+    if (kind === "unavailable") log.warn(entry, "database unavailable");
+    else log.error(entry, "unexpected error");
+  }
 }

@@ -1,34 +1,44 @@
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { ApolloServer } from "@apollo/server";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
-import { expressMiddleware } from "@as-integrations/express5";
-import cors from "cors";
-import express, { type ErrorRequestHandler, type Express, type Request } from "express";
 import { JWKS_MAX_AGE } from "../auth/keys/rotation.service.js";
 import { ErrorCode } from "../errors.js";
-import { createContext, type Context } from "../graphql/context.js";
-import { argumentValueErrorsPlugin, errorLoggingPlugin, formatError } from "../graphql/errors.js";
+import type { Context } from "../graphql/context.js";
+import { formatError } from "../graphql/errors.js";
 import { QUERY_LIMITS, hardening } from "../graphql/hardening.js";
-import { requestLogPlugin } from "../graphql/request-log.js";
+import { requestPlugin } from "../graphql/request-log.js";
 import { buildGatehouseSchema } from "../graphql/schema.js";
-import { parseIpAddress } from "../lib/ip.js";
-import { isAllowedOrigin } from "../lib/origins.js";
 import { safeError } from "../lib/safe-error.js";
-import type { Deps, RequestMeta } from "../deps.js";
+import type { Deps } from "../deps.js";
+import { graphqlRoute } from "./graphql-route.js";
+import { HttpError, sendJson } from "./http.js";
 import { publicMetricsRoute } from "./metrics-server.js";
+import { clientView } from "./proxy.js";
 
 /** Large enough for any real operation, small enough that a body is never a memory problem. */
 export const BODY_LIMIT = "100kb";
+const BODY_LIMIT_BYTES = 100 * 1024;
 const READY_TIMEOUT_MS = 2000;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The whole HTTP application, for node:http's "request" event. */
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
 export interface App {
-  readonly app: Express;
+  readonly handler: RequestHandler;
   readonly apollo: ApolloServer<Context>;
   /** Stops Apollo (the HTTP server and dependencies are closed by the caller). */
   stop(): Promise<void>;
 }
+
+/** A route: answers with `headers` (X-Content-Type-Options and X-Request-Id already in). */
+type Route = (req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders, requestId: string) => void;
 
 /** Builds the HTTP application; it does not listen (main.ts and the tests do). */
 export async function createApp(deps: Deps): Promise<App> {
@@ -50,40 +60,52 @@ export async function createApp(deps: Deps): Promise<App> {
     parseOptions: { maxTokens: QUERY_LIMITS.maxTokens },
     plugins: [
       ...guard.plugins,
-      argumentValueErrorsPlugin(),
-      requestLogPlugin(),
-      errorLoggingPlugin(),
+      // The request log line, the latency metric, the unexpected-error log and argument-value notes.
+      requestPlugin(deps),
       config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+      // Every /graphql answer is Cache-Control: no-store (graphqlRoute), and no type has a cache hint:
+      // the plugin's per-field hooks would only compute that again. Inline traces are for subgraphs.
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
     ],
   });
   await apollo.start();
 
-  const app = express();
-  app.disable("x-powered-by");
-  // First, so every answer has it: routes, 404s, body-parser and error responses.
-  app.use((_req, res, next) => {
-    res.setHeader("X-Content-Type-Options", "nosniff");
-    next();
-  });
-  // Without TRUST_PROXY, X-Forwarded-For is ignored and the socket address is the client.
-  // `true` trusts exactly one hop (the right-most forwarded address); a list trusts those proxies.
-  app.set("trust proxy", config.trustProxy === true ? 1 : config.trustProxy === false ? false : [...config.trustProxy]);
+  const client = clientView(config.trustProxy);
 
-  app.use((req, res, next) => {
-    const given = req.get("x-request-id");
-    const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
-    res.locals["requestId"] = requestId;
-    res.setHeader("X-Request-Id", requestId);
-    next();
-  });
+  // Body failures (bad JSON, too large) answer in GraphQL's error shape, not an HTML page.
+  const refuse = (res: ServerResponse, headers: OutgoingHttpHeaders, err: unknown, requestId: string) => {
+    const status = err instanceof HttpError && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) logger.error({ requestId, err: safeError(err) }, "unexpected HTTP error");
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const message =
+      status === 413
+        ? `Request body is larger than ${BODY_LIMIT}`
+        : status === 400
+          ? "Request body is not valid JSON"
+          : status === 500
+            ? "Internal server error"
+            : "Bad request";
+    sendJson(res, status, {
+      errors: [
+        {
+          message,
+          // The request never reached GraphQL: Apollo's BAD_REQUEST, as for its own HTTP-level refusals.
+          extensions: { code: status === 500 ? ErrorCode.INTERNAL_SERVER_ERROR : ErrorCode.BAD_REQUEST, timestamp: new Date().toISOString() },
+        },
+      ],
+    }, headers);
+  };
+  const graphql: Route = graphqlRoute(apollo, deps, client, BODY_LIMIT_BYTES, refuse);
 
-  app.get("/healthz", (_req, res) => {
-    res.json({ status: "ok" });
-  });
+  const notFound: Route = (_req, res, headers) => sendJson(res, 404, { error: "not found" }, headers);
 
   // Logged when a dependency changes state, not on every probe of an outage.
   const lastState = new Map<string, "ok" | "unavailable">();
-  app.get("/readyz", async (_req, res) => {
+  const readyz: Route = (_req, res, headers, requestId) => {
     const check = (name: string, ping: Promise<unknown>) =>
       withTimeout(ping, READY_TIMEOUT_MS).then(
         () => {
@@ -97,122 +119,76 @@ export async function createApp(deps: Deps): Promise<App> {
           return "unavailable" as const;
         },
       );
-    const [database, redis] = await Promise.all([
-      check("database", deps.database.ping()),
-      deps.redis ? check("redis", deps.redis.ping()) : undefined,
-    ]);
-    // ES256: an instance whose ENCRYPTION_SECRET opens no signing key can verify but not log anyone in.
-    const signing = config.jwt.algorithm === "ES256" ? (deps.keys.signer() ? ("ok" as const) : ("unavailable" as const)) : undefined;
-    const ready = database === "ok" && (redis === undefined || redis === "ok") && signing !== "unavailable";
-    res.status(ready ? 200 : 503).json({
-      status: ready ? "ready" : "unavailable",
-      checks: { database, ...(signing ? { signing } : {}), ...(redis ? { redis, rateLimits: deps.rateLimiter.status() } : {}) },
-    });
-  });
+    void Promise.all([check("database", deps.database.ping()), deps.redis ? check("redis", deps.redis.ping()) : undefined])
+      .then(([database, redis]) => {
+        // ES256: an instance whose ENCRYPTION_SECRET opens no signing key can verify but not log anyone in.
+        const signing = config.jwt.algorithm === "ES256" ? (deps.keys.signer() ? ("ok" as const) : ("unavailable" as const)) : undefined;
+        const ready = database === "ok" && (redis === undefined || redis === "ok") && signing !== "unavailable";
+        sendJson(res, ready ? 200 : 503, {
+          status: ready ? "ready" : "unavailable",
+          checks: { database, ...(signing ? { signing } : {}), ...(redis ? { redis, rateLimits: deps.rateLimiter.status() } : {}) },
+        }, headers);
+      })
+      .catch((err: unknown) => refuse(res, headers, err, requestId));
+  };
 
   // What another service needs to verify our access tokens without calling us. Public data: any origin
   // may read it (a verifier in a browser or an edge runtime), without credentials.
-  app.get("/.well-known/jwks.json", (_req, res) => {
-    res.setHeader("Access-Control-Allow-Origin", "*");
-    res.setHeader("Cache-Control", `public, max-age=${JWKS_MAX_AGE}`);
-    res.json(deps.keys.jwks());
-  });
-  app.get("/.well-known/openid-configuration", (req, res) => {
+  const publicDocument = (headers: OutgoingHttpHeaders) => {
+    headers["access-control-allow-origin"] = "*";
+    headers["cache-control"] = `public, max-age=${JWKS_MAX_AGE}`;
+    return headers;
+  };
+  const jwks: Route = (_req, res, headers) => sendJson(res, 200, deps.keys.jwks(), publicDocument(headers));
+  const openidConfiguration: Route = (req, res, headers) => {
     // PUBLIC_URL when set: behind a proxy without TRUST_PROXY the request's own origin is the inner one.
-    const base = config.publicUrl ?? `${req.protocol}://${req.host}`;
-    res.setHeader("Access-Control-Allow-Origin", "*");
-    res.setHeader("Cache-Control", `public, max-age=${JWKS_MAX_AGE}`);
+    const base = config.publicUrl ?? `${client.protocol(req)}://${client.host(req)}`;
     // Gatehouse is no OpenID provider (no authorization endpoint, no ID tokens): the document is there
     // so that libraries which discover keys from the issuer find them; issuer is the tokens' `iss`.
-    res.json({ issuer: config.jwt.issuer, jwks_uri: `${base}/.well-known/jwks.json` });
-  });
-
-  // Production: only with METRICS_TOKEN, else the 404 below (METRICS_PORT serves it privately).
-  app.get("/metrics", publicMetricsRoute(deps));
-
-  app.use(
-    "/graphql",
-    (_req, res, next) => {
-      // Answers carry tokens and personal data: no shared or browser cache may keep them.
-      res.setHeader("Cache-Control", "no-store");
-      next();
-    },
-    cors(corsOptions(config)),
-    express.json({ limit: BODY_LIMIT }),
-    expressMiddleware(apollo, {
-      context: async ({ req, res }) =>
-        createContext(deps, requestMeta(req, res.locals["requestId"] as string), req.get("authorization"), {
-          header: (name) => req.get(name),
-          setCookie: (serialized) => void res.append("Set-Cookie", serialized),
-          secure: () => req.secure,
-          // req.host: the Host header (X-Forwarded-Host behind a trusted proxy), port included.
-          ownOrigin: () => `${req.protocol}://${req.host}`,
-        }),
-    }),
-  );
-
-  app.use((_req, res) => {
-    res.status(404).json({ error: "not found" });
-  });
-
-  // Body-parser failures (bad JSON, too large) answer in GraphQL's error shape, not an HTML page.
-  const onError: ErrorRequestHandler = (err, _req, res, _next) => {
-    const status = typeof err?.status === "number" && err.status >= 400 && err.status < 500 ? err.status : 500;
-    if (status === 500) logger.error({ requestId: res.locals["requestId"], err: safeError(err) }, "unexpected HTTP error");
-    const message =
-      status === 413
-        ? `Request body is larger than ${BODY_LIMIT}`
-        : status === 400
-          ? "Request body is not valid JSON"
-          : status === 500
-            ? "Internal server error"
-            : "Bad request";
-    res.status(status).json({
-      errors: [
-        {
-          message,
-          // The request never reached GraphQL: Apollo's BAD_REQUEST, as for its own HTTP-level refusals.
-          extensions: { code: status === 500 ? ErrorCode.INTERNAL_SERVER_ERROR : ErrorCode.BAD_REQUEST, timestamp: new Date().toISOString() },
-        },
-      ],
-    });
+    sendJson(res, 200, { issuer: config.jwt.issuer, jwks_uri: `${base}/.well-known/jwks.json` }, publicDocument(headers));
   };
-  app.use(onError);
+  // Production: only with METRICS_TOKEN, else the 404 (METRICS_PORT serves it privately).
+  const metrics = publicMetricsRoute(deps);
 
-  return { app, apollo, stop: () => apollo.stop() };
+  /** GET routes (HEAD too, as Express answered them); every method reaches /graphql. */
+  const gets = new Map<string, Route>([
+    ["/healthz", (_req, res, headers) => sendJson(res, 200, { status: "ok" }, headers)],
+    ["/readyz", readyz],
+    ["/.well-known/jwks.json", jwks],
+    ["/.well-known/openid-configuration", openidConfiguration],
+    ["/metrics", (req, res, headers, requestId) => metrics(req, res, headers, () => notFound(req, res, headers, requestId))],
+  ]);
+
+  const handler: RequestHandler = (req, res) => {
+    const given = req.headers["x-request-id"];
+    const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    // On every answer: routes, 404s and refused bodies.
+    const headers: OutgoingHttpHeaders = { "x-content-type-options": "nosniff", "x-request-id": requestId };
+    const path = routePath(req.url ?? "/");
+    if (path === "/graphql" || path.startsWith("/graphql/")) return graphql(req, res, headers, requestId);
+    const route = req.method === "GET" || req.method === "HEAD" ? gets.get(path) : undefined;
+    (route ?? notFound)(req, res, headers, requestId);
+  };
+
+  return { handler, apollo, stop: () => apollo.stop() };
 }
 
 /**
- * CORS for /graphql (API.md §6): an allowed origin (lib/origins.ts) may send credentials (the
- * gh_refresh cookie) and the X-Auth-Transport header; any other origin gets no CORS headers at all, so
- * the browser keeps the answer from its page.
+ * The path a route is chosen by, as Express matched it: without the query, lower-cased (routes are
+ * case-insensitive), one trailing slash ignored; an absolute-form target ("http://host/path") by its path.
  */
-function corsOptions(config: Deps["config"]): cors.CorsOptionsDelegate<Request> {
-  const shared = {
-    methods: ["GET", "POST", "OPTIONS"],
-    allowedHeaders: ["Content-Type", "Authorization", "Apollo-Require-Preflight", "X-Apollo-Operation-Name", "X-Request-Id", "X-Auth-Transport"],
-    exposedHeaders: ["X-Request-Id"],
-    maxAge: 600,
-  };
-  const allowed: cors.CorsOptions = { ...shared, origin: true, credentials: true };
-  const refused: cors.CorsOptions = { ...shared, origin: false };
-  return (req, callback) => {
-    const origin = req.get("origin");
-    callback(null, origin !== undefined && isAllowedOrigin(config, origin) ? allowed : refused);
-  };
-}
-
-function requestMeta(req: Request, requestId: string): RequestMeta {
-  const socket = req.socket.remoteAddress;
-  // With TRUST_PROXY, req.ip is the forwarded entry exactly as a client or proxy wrote it: only an IP
-  // address (port stripped) is taken; junk, a hostname or an overlong value means the socket address.
-  const forwarded = req.ip !== undefined && req.ip !== socket ? parseIpAddress(req.ip) : null;
-  return {
-    requestId,
-    // Canonical form: "::ffff:127.0.0.1" and "127.0.0.1" are one client.
-    ip: forwarded ?? parseIpAddress(socket),
-    userAgent: req.get("user-agent") ?? null,
-  };
+function routePath(url: string): string {
+  let start = 0;
+  if (url.charCodeAt(0) !== 47 /* "/" */) {
+    const scheme = url.indexOf("://");
+    start = scheme === -1 ? 0 : url.indexOf("/", scheme + 3);
+    if (start === -1) return "/";
+  }
+  const query = url.indexOf("?", start);
+  let end = query === -1 ? url.length : query;
+  if (end - start > 1 && url.charCodeAt(end - 1) === 47) end -= 1;
+  const path = start === 0 && end === url.length ? url : url.slice(start, end);
+  return path.toLowerCase();
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { ServerResponse, createServer } from "node:http";
 import { ConfigError, loadConfig } from "../config.js";
 import { createLogger } from "../lib/logger.js";
 import { safeError } from "../lib/safe-error.js";
@@ -38,13 +38,12 @@ async function main(): Promise<void> {
   const releaseLock = config.databaseUrl ? undefined : await lockDataDir(config.dataDir);
   const deps = await createDeps(config, logger);
   await bootstrapAdmin(deps);
-  const { app, stop } = await createApp(deps);
+  const { handler, stop } = await createApp(deps);
   deps.outbox.start();
   await deps.keys.start();
 
-  const server = createServer();
-  const drain = keepAliveDrain(server);
-  server.on("request", app);
+  const drain = keepAliveDrain();
+  const server = createServer({ ServerResponse: drain.ServerResponse }, handler);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, resolve);
@@ -130,23 +129,22 @@ async function main(): Promise<void> {
  * keeps sending requests to the stopping instance until the grace period cuts them off. With
  * "Connection: close" on every response from then on, the proxy learns from the response itself that
  * the connection ends, opens a new one, is refused and uses another instance.
+ *
+ * The check sits in writeHead, which every response passes through (res.end() included), so a request
+ * costs nothing for it until shutdown and one still in flight then is caught when it answers.
  */
-function keepAliveDrain(server: Server): { start(): void } {
+function keepAliveDrain(): { ServerResponse: typeof ServerResponse; start(): void } {
   let draining = false;
-  const inFlight = new Set<ServerResponse>();
-  // Registered before the app's own listener, so it runs before any handler can answer.
-  server.on("request", (_req: IncomingMessage, res: ServerResponse) => {
-    if (draining) {
-      res.setHeader("Connection", "close");
-      return;
+  class DrainingResponse extends ServerResponse {
+    override writeHead(...args: unknown[]): this {
+      if (draining && !this.headersSent) this.setHeader("Connection", "close");
+      return (super.writeHead as (...a: unknown[]) => this)(...args);
     }
-    inFlight.add(res);
-    res.once("close", () => inFlight.delete(res));
-  });
+  }
   return {
+    ServerResponse: DrainingResponse as typeof ServerResponse,
     start() {
       draining = true;
-      for (const res of inFlight) if (!res.headersSent) res.setHeader("Connection", "close");
     },
   };
 }

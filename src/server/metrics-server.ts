@@ -1,15 +1,23 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import express, { type Express, type RequestHandler } from "express";
 import type { Deps } from "../deps.js";
+import { sendJson, sendText } from "./http.js";
+
+type MetricsRoute = (req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders, next: () => void) => void;
 
 /** The Prometheus text of this instance's registry. */
-export function serveMetrics(deps: Pick<Deps, "metrics">): RequestHandler {
-  return async (_req, res) => {
-    res.setHeader("Content-Type", deps.metrics.registry.contentType);
-    res.setHeader("Cache-Control", "no-store");
-    res.send(await deps.metrics.registry.metrics());
+export function serveMetrics(deps: Pick<Deps, "metrics">): MetricsRoute {
+  const { registry } = deps.metrics;
+  return (_req, res, headers) => {
+    registry.metrics().then(
+      (text) => {
+        headers["content-type"] = registry.contentType;
+        headers["cache-control"] = "no-store";
+        sendText(res, 200, text, headers);
+      },
+      () => sendJson(res, 500, { error: "internal server error" }, headers),
+    );
   };
 }
 
@@ -19,32 +27,29 @@ export function serveMetrics(deps: Pick<Deps, "metrics">): RequestHandler {
  * wrong one, the request falls through to the ordinary 404, so a scanner cannot even tell the
  * endpoint exists (a wrong token is a 404 too, not a 401, for the same reason).
  */
-export function publicMetricsRoute(deps: Pick<Deps, "config" | "metrics">): RequestHandler {
+export function publicMetricsRoute(deps: Pick<Deps, "config" | "metrics">): MetricsRoute {
   const serve = serveMetrics(deps);
   const { isProduction, metrics } = deps.config;
   const expected = metrics.token === undefined ? undefined : digest(metrics.token);
-  return (req, res, next) => {
-    if (!isProduction) return serve(req, res, next);
-    const presented = /^Bearer (\S+)$/.exec(req.get("authorization") ?? "")?.[1];
+  return (req, res, headers, next) => {
+    if (!isProduction) return serve(req, res, headers, next);
+    const presented = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1];
     // Hashing first gives equal lengths, so the comparison takes the same time whatever was sent.
-    if (expected && presented !== undefined && timingSafeEqual(digest(presented), expected)) return serve(req, res, next);
+    if (expected && presented !== undefined && timingSafeEqual(digest(presented), expected)) return serve(req, res, headers, next);
     next();
   };
 }
 
-/** The separate metrics listener's app: GET /metrics and nothing else. */
-export function createMetricsApp(deps: Pick<Deps, "metrics">): Express {
-  const app = express();
-  app.disable("x-powered-by");
-  app.use((_req, res, next) => {
-    res.setHeader("X-Content-Type-Options", "nosniff");
-    next();
-  });
-  app.get("/metrics", serveMetrics(deps));
-  app.use((_req, res) => {
-    res.status(404).json({ error: "not found" });
-  });
-  return app;
+/** The separate metrics listener's handler: GET /metrics and nothing else (a 404 in JSON). */
+export function createMetricsHandler(deps: Pick<Deps, "metrics">): (req: IncomingMessage, res: ServerResponse) => void {
+  const serve = serveMetrics(deps);
+  return (req, res) => {
+    const headers: OutgoingHttpHeaders = { "x-content-type-options": "nosniff" };
+    const notFound = () => sendJson(res, 404, { error: "not found" }, headers);
+    const path = (req.url ?? "/").split("?", 1)[0]!.toLowerCase().replace(/(.)\/$/, "$1");
+    if ((req.method === "GET" || req.method === "HEAD") && path === "/metrics") return serve(req, res, headers, notFound);
+    notFound();
+  };
 }
 
 export interface MetricsServer {
@@ -62,7 +67,7 @@ export interface MetricsServer {
 export async function startMetricsServer(deps: Pick<Deps, "config" | "metrics">): Promise<MetricsServer | undefined> {
   const { port, host } = deps.config.metrics;
   if (port === undefined) return undefined;
-  const server = createServer(createMetricsApp(deps));
+  const server = createServer(createMetricsHandler(deps));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {

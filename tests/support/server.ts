@@ -100,7 +100,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
   if (options.outboxWorker !== false) deps.outbox.start();
   await deps.keys.start();
   const app = await createApp(deps);
-  const server: Server = createServer(app.app);
+  const server: Server = createServer(app.handler);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
