@@ -149,7 +149,7 @@ const RATIO_DIRECTION: Record<string, "higher" | "lower"> = {
   "M1.growth_run3_vs_run1": "lower",
 };
 
-/** P6/P7: a steady rate every build sustains on two cores, so CPU per request is not a measure of queueing. */
+/** P6/P7's info figures: a steady rate every build sustains on two cores. */
 const STEADY_RPS = 1000;
 const STEADY_SECONDS = quick ? 5 : 10;
 
@@ -413,39 +413,46 @@ async function main(): Promise<void> {
     }
 
     if (run("P6") || run("P7")) {
-      // Server CPU per request at a steady rate (not saturating: under saturation two cores are shared
-      // by server, PostgreSQL, V8's helper threads and the load generator, and CPU per request measures
-      // the contention too). Gatehouse and a bare node:http server in turns, two rounds each.
+      // Server CPU per request, as the issue measured it: under a saturating load (20 connections), and
+      // as info at a steady 1000 rps, where nothing is batched (one write per answer, one wake-up per
+      // request). Gatehouse and a bare node:http server in turns, two rounds each, so every figure sees
+      // the same moments of the machine.
       const bare = await startBareHttp();
       try {
         const TYPENAME = { query: "{ __typename }" };
         const ME = { query: "{ me { id email role } }" };
-        const rounds = { bare: [] as number[], typename: [] as number[], me: [] as number[], mePg: [] as number[] };
-        // Warm both (JIT, connections, the verified-token cache) before anything is counted.
-        await load(bare.url, TYPENAME, { seconds: 2, connections: 10, rate: STEADY_RPS });
-        await load(gqlUrl(large), TYPENAME, { seconds: 2, connections: 10, rate: STEADY_RPS });
-        await load(gqlUrl(large), ME, { token: large.token, seconds: 2, connections: 10, rate: STEADY_RPS });
+        type Case = "bare" | "typename" | "me";
+        const cases: Array<{ name: Case; pid: number; url: string; body: unknown; token?: string }> = [
+          { name: "bare", pid: bare.pid, url: bare.url, body: TYPENAME },
+          ...(run("P6") ? [{ name: "typename" as const, pid, url: gqlUrl(large), body: TYPENAME }] : []),
+          ...(run("P7") ? [{ name: "me" as const, pid, url: gqlUrl(large), body: ME, token: large.token }] : []),
+        ];
+        const saturated = new Map<Case, CpuSplit[]>();
+        const steady = new Map<Case, CpuSplit[]>();
+        // Warm every case (JIT, connections, the verified-token cache) before anything is counted.
+        for (const c of cases) await load(c.url, c.body, { token: c.token, seconds: 2, connections: CONNECTIONS });
         for (let round = 0; round < 2; round++) {
-          rounds.bare.push((await steadyCpu(bare.pid, bare.url, TYPENAME)).server);
-          if (run("P6")) rounds.typename.push((await steadyCpu(pid, gqlUrl(large), TYPENAME)).server);
-          if (run("P7")) {
-            const me = await steadyCpu(pid, gqlUrl(large), ME, large.token);
-            rounds.me.push(me.server);
-            rounds.mePg.push(me.postgres);
+          for (const c of cases) {
+            const full = await withCpuSplit(c.pid, () => load(c.url, c.body, { token: c.token, seconds: STEADY_SECONDS, connections: CONNECTIONS }));
+            saturated.set(c.name, [...(saturated.get(c.name) ?? []), full.cpu]);
+            steady.set(c.name, [...(steady.get(c.name) ?? []), await steadyCpu(c.pid, c.url, c.body, c.token)]);
           }
         }
         const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-        record("P6.info.bare_node_http_cpu_ms_per_req", mean(rounds.bare), " ms");
+        const server = (m: Map<Case, CpuSplit[]>, c: Case) => mean(m.get(c)!.map((x) => x.server));
+        record("P6.info.bare_node_http_cpu_ms_per_req", server(saturated, "bare"), " ms");
+        record("P6.info.bare_node_http_cpu_ms_per_req_at_rate", server(steady, "bare"), " ms");
         if (run("P6")) {
-          const floor = record("P6.typename_cpu_ms_per_req", mean(rounds.typename), " ms");
-          record("P6.info.typename_over_bare_ms", floor - mean(rounds.bare), " ms");
-          target("P6", `{ __typename } server CPU per request at ${STEADY_RPS} rps`, `${floor.toFixed(3)} ms (<= 0.15)`, floor <= 0.15);
+          const floor = record("P6.typename_cpu_ms_per_req", server(saturated, "typename"), " ms");
+          record("P6.info.typename_cpu_ms_per_req_at_rate", server(steady, "typename"), " ms");
+          target("P6", `{ __typename } server CPU per request (${CONNECTIONS} connections)`, `${floor.toFixed(3)} ms (<= 0.15)`, floor <= 0.15);
         }
         if (run("P7")) {
-          const me = record("P7.me_cpu_ms_per_req", mean(rounds.me), " ms");
-          record("P7.info.me_postgres_cpu_ms_per_req", mean(rounds.mePg), " ms");
+          const me = record("P7.me_cpu_ms_per_req", server(saturated, "me"), " ms");
+          record("P7.info.me_cpu_ms_per_req_at_rate", server(steady, "me"), " ms");
+          record("P7.info.me_postgres_cpu_ms_per_req", mean(saturated.get("me")!.map((x) => x.postgres)), " ms");
           if (run("P6")) record("P7.info.me_over_typename_ms", me - figures["P6.typename_cpu_ms_per_req"]!, " ms");
-          target("P7", `me server CPU per request at ${STEADY_RPS} rps (session and user read each time)`, `${me.toFixed(3)} ms (<= 0.22)`, me <= 0.22);
+          target("P7", `me server CPU per request (${CONNECTIONS} connections; session and user read each time)`, `${me.toFixed(3)} ms (<= 0.22)`, me <= 0.22);
         }
       } finally {
         bare.stop();
