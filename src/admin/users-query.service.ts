@@ -1,5 +1,5 @@
 import { and, asc, count, desc, eq, getTableColumns, gte, isNull, lt, or, sql, type SQL } from "drizzle-orm";
-import type { Queryable } from "../db/client.js";
+import { rowsOf, type Queryable } from "../db/client.js";
 import { users, type UserRow } from "../db/schema.js";
 import { parsePage, toPage, type Page } from "../lib/paging.js";
 import type { SortOrder, UserFilter, UserSortField } from "./admin.types.js";
@@ -30,6 +30,16 @@ function nextPrefix(prefix: string): string | null {
   return null;
 }
 
+/**
+ * What a substring term is matched against: the lower-cased email and full name joined by U+0001, the
+ * expression of users_search_trgm_idx (one trigram index, so one bitmap scan serves both columns). No
+ * substring reaches across the separator unless it contains U+0001 itself, so for any other term "in
+ * this text" is exactly "in the email or in the full name". pg_trgm splits words at the separator, so
+ * the text has the trigrams of the two columns and no others.
+ */
+const SEARCH_TEXT = sql`(lower(${users.email}::text) || U&'\\0001' || lower(${users.fullName}))`;
+const SEPARATOR = "\u0001";
+
 /** Every filter of UserFilter, combinable; deleted users only with includeDeleted. */
 export function userWhere(filter: UserFilter | null | undefined): SQL | undefined {
   const f = filter ?? {};
@@ -41,7 +51,11 @@ export function userWhere(filter: UserFilter | null | undefined): SQL | undefine
     // every one. A rare 16-character fragment at 1M users: 227 index pages instead of 343, 2.7 ms
     // instead of 3.8.
     const pattern = escapeRegex(term);
-    conditions.push(or(sql`lower(${users.email}::text) ~ ${pattern}`, sql`lower(${users.fullName}) ~ ${pattern}`));
+    conditions.push(
+      term.includes(SEPARATOR)
+        ? or(sql`lower(${users.email}::text) ~ ${pattern}`, sql`lower(${users.fullName}) ~ ${pattern}`) // no index; never a real name
+        : sql`${SEARCH_TEXT} ~ ${pattern}`,
+    );
   } else if (term) {
     // A prefix as an explicit range of text_pattern_ops operators: unlike LIKE 'ab%', it can use the
     // prefix index even when the term is a bind parameter (generic plans of prepared statements).
@@ -65,69 +79,96 @@ export function orderBy(sortBy: UserSortField, sortOrder: SortOrder): SQL[] {
   return [dir(SORT_KEY[sortBy].expr), dir(users.id)];
 }
 
-/** Offset pages with an exact total (the admin table view). */
+/** Up to this many matches a total is counted; above it, it is the planner's estimate (API.md: totalIsExact). */
+export const EXACT_TOTAL_LIMIT = 10_000;
+
+/** A number of matching users, and whether it was counted (up to EXACT_TOTAL_LIMIT) or estimated. */
+export interface UserTotal {
+  total: number;
+  exact: boolean;
+}
+
+export type UserPage = Page<UserRow> & { totalIsExact: boolean };
+
+/** Offset pages with a total: exact up to EXACT_TOTAL_LIMIT matches, estimated above (the admin table view). */
 export async function listUsers(
   db: Queryable,
   args: { filter?: UserFilter | null; page: number; size: number; sortBy: UserSortField; sortOrder: SortOrder },
-): Promise<Page<UserRow>> {
+): Promise<UserPage> {
   const request = parsePage(args.page, args.size);
   const { size, offset } = request;
   const where = userWhere(args.filter);
   const order = orderBy(args.sortBy, args.sortOrder);
-  if (hasSelectiveTerm(args.filter)) {
-    const { rows, total } = await searchPage(db, where, order, size, offset);
-    return toPage(rows, total, request);
+  const page = (rows: UserRow[], t: UserTotal): UserPage => ({ ...toPage(rows, t.total, request), totalIsExact: t.exact });
+  const pageRows = () => db.select().from(users).where(where).orderBy(...order).limit(size).offset(offset);
+  if (hasSubstringTerm(args.filter)) {
+    const found = await searchPage(db, where, order, size, offset);
+    if (found.count > EXACT_TOTAL_LIMIT) {
+      // More matches than the cap: the capped set is only a part of them, so the page is read from the table.
+      const [rows, estimate] = await Promise.all([pageRows(), estimateTotal(db, where)]);
+      return page(rows, { total: estimate, exact: false });
+    }
+    if (found.rows.length > 0 || offset === 0) return page(found.rows, { total: found.count, exact: true });
+    // A page past the end of the capped set has no row to carry the count: read it as any other filter.
   }
-  // Otherwise the page can walk the sort index and stop after `size` rows, and the count needs no
-  // rows fetched: two queries beat one that visits every match to count it.
-  const [rows, [totalRow]] = await Promise.all([
-    db.select().from(users).where(where).orderBy(...order).limit(size).offset(offset),
-    db.select({ n: count() }).from(users).where(where),
-  ]);
-  return toPage(rows, Number(totalRow?.n ?? 0), request);
+  // The page walks the sort index (or the planner's better plan) and stops after `size` rows; the
+  // count stops at the cap. Two queries in parallel beat one that visits every match to sort it.
+  const [rows, t] = await Promise.all([pageRows(), totalWhere(db, where)]);
+  return page(rows, t);
 }
 
-/** From this length on a term is taken as selective (one user, a few): see searchPage. */
-const SELECTIVE_TERM = 6;
-
-function hasSelectiveTerm(filter: UserFilter | null | undefined): boolean {
-  return (filter?.query?.trim().length ?? 0) >= SELECTIVE_TERM;
+function hasSubstringTerm(filter: UserFilter | null | undefined): boolean {
+  return (filter?.query?.trim().length ?? 0) >= MIN_SUBSTRING_TERM;
 }
 
 /**
- * A substring search finds its rows with a trigram bitmap scan, whose cost grows with the table (the
- * posting lists of common trigrams). For a selective term, the page and the total share that one scan:
- * the matches are materialised once, then counted and sorted. Two queries scanned twice: at 1M users a
- * rare 16-character fragment took 4 ms per query; one query takes 4 ms in all.
- * Materialising every match does not pay for a common term: "mar" (10% of 1M) takes 310 ms this way
- * and 210 ms as an index walk for the page plus a count. Short terms, the likely common ones, take
- * that path. (`count(*) over ()` is no answer either: for a common term the planner walks the sort
- * index over the whole table to feed it, a second instead of 80 ms.)
+ * A substring search finds its rows with a trigram bitmap scan, whose cost grows with the number of
+ * matches. The page and the count share that one scan: at most EXACT_TOTAL_LIMIT + 1 matches are
+ * materialised once, then counted and sorted. Past the cap the set is only a part of the matches;
+ * `count` then says EXACT_TOTAL_LIMIT + 1 and the caller reads the page another way.
+ * ("mar", 10% of 1M users, used to take 210 ms as a page walk plus an exact count of 100,000 rows.)
  */
 async function searchPage(db: Queryable, where: SQL | undefined, order: SQL[], size: number, offset: number) {
   // The CTE takes the table's name, so `where` and `order`, written against users, apply unchanged:
   // inside its own definition "users" is still the table (a WITH query does not see itself).
-  const matches = db.$with("users").as(db.select().from(users).where(where));
+  const matches = db.$with("users").as(db.select().from(users).where(where).limit(EXACT_TOTAL_LIMIT + 1));
   const found = await db
     .with(matches)
-    .select({ ...getTableColumns(users), total: sql<string>`(select count(*) from ${matches})`.as("total") })
+    .select({ ...getTableColumns(users), count: sql<string>`(select count(*) from ${matches})`.as("total") })
     .from(matches)
     .orderBy(...order)
     .limit(size)
     .offset(offset);
-  // A page past the end has no row to carry the total.
-  const total = found.length > 0 ? Number(found[0]!.total) : offset === 0 ? 0 : await countUsersWhere(db, where);
-  return { rows: found.map(({ total: _, ...row }) => row as UserRow), total };
+  const count = found.length > 0 ? Number(found[0]!.count) : 0;
+  return { rows: found.map(({ count: _, ...row }) => row as UserRow), count };
 }
 
-function countUsersWhere(db: Queryable, where: SQL | undefined): Promise<number> {
-  return db
-    .select({ n: count() })
+/** Counts the matches up to the cap; past it, takes the planner's estimate (never below the cap + 1). */
+async function totalWhere(db: Queryable, where: SQL | undefined): Promise<UserTotal> {
+  const capped = db
+    .select({ one: sql`1` })
     .from(users)
     .where(where)
-    .then(([row]) => Number(row?.n ?? 0));
+    .limit(EXACT_TOTAL_LIMIT + 1)
+    .as("capped");
+  const [row] = await db.select({ n: count() }).from(capped);
+  const n = Number(row?.n ?? 0);
+  return n <= EXACT_TOTAL_LIMIT ? { total: n, exact: true } : { total: await estimateTotal(db, where), exact: false };
 }
 
-export function countUsers(db: Queryable, filter: UserFilter | null | undefined): Promise<number> {
-  return countUsersWhere(db, userWhere(filter));
+/**
+ * The total of a filter known to match more than EXACT_TOTAL_LIMIT users: the planner's row estimate
+ * (EXPLAIN only plans, so it costs what planning costs), never below what was counted.
+ */
+async function estimateTotal(db: Queryable, where: SQL | undefined): Promise<number> {
+  const result = await db.execute(sql`explain (format json) select 1 from ${users} where ${where ?? sql`true`}`);
+  const [row] = rowsOf<{ "QUERY PLAN": unknown }>(result);
+  const raw = row?.["QUERY PLAN"];
+  const plan = (typeof raw === "string" ? JSON.parse(raw) : raw) as Array<{ Plan: { "Plan Rows": number } }>;
+  return Math.max(EXACT_TOTAL_LIMIT + 1, Math.round(plan[0]?.Plan["Plan Rows"] ?? 0));
+}
+
+/** The total of usersConnection's totalCount: exact up to EXACT_TOTAL_LIMIT, as in listUsers. */
+export function countUsers(db: Queryable, filter: UserFilter | null | undefined): Promise<UserTotal> {
+  return totalWhere(db, userWhere(filter));
 }
