@@ -129,6 +129,17 @@ describe.runIf(backend === "postgres")(`admin queries at ${SEED.toLocaleString("
     expect(plans[0]!.filter((n) => n["Relation Name"] === "users")).toHaveLength(1);
   });
 
+  it("finds a fragment with a word after a separator through the words index alone, in one statement (PostgreSQL)", async () => {
+    // In "smith 4242", '4242' follows a space: every match has a word starting with it (names end in their
+    // number), and 11 rows do (4242, 42420..42429), where the trigram '424' alone is in over 300.
+    const run = () => listUsers(db, { filter: { query: "smith 4242" }, page: 1, size: 20, sortBy: "CREATED_AT", sortOrder: "DESC" });
+    const plans = await plansOf(run, { analyze: true });
+    expect(plans).toHaveLength(1);
+    expect(bitmapScans(plans[0]!)).toEqual(["users_search_words_idx"]);
+    expect(seqScanOnUsers(plans[0]!)).toBe(false);
+    expect(plans[0]!.find((n) => n["Index Name"] === "users_search_words_idx")!["Actual Rows"]).toBeLessThanOrEqual(11);
+  });
+
   it("stops counting a common fragment at 10,001 matches, then pages it along the sort index and estimates the total", async () => {
     // "mail.test" is in a third of all addresses: the capped statement reads 10,001 of them (a third of the
     // table: the planner may rightly read it in order), the page walks the sort index and finds 20 at once, and
