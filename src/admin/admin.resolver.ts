@@ -32,12 +32,14 @@ import { registrationsPerDay, userStatistics } from "./stats.service.js";
 import { updateUser } from "./update-user.service.js";
 import { sliceUsers } from "./users-connection.service.js";
 import { PageInfo, UserConnection, UsersConnectionArgs } from "./users-connection.types.js";
-import { countUsers, listUsers } from "./users-query.service.js";
+import { countUsers, listUsers, type UserTotal } from "./users-query.service.js";
 
 @Resolver()
 export class AdminResolver {
   @Auth("ADMIN")
-  @Query(() => UserPage, { description: "Users by page, with an exact total: for a table with page numbers. size 1..100, page >= 1." })
+  @Query(() => UserPage, {
+    description: "Users by page, with a total (exact up to 10,000 matches): for a table with page numbers. size 1..100, page >= 1.",
+  })
   async users(@Args(() => UsersArgs) args: UsersArgs, @Ctx() ctx: Context): Promise<UserPage> {
     const page = await listUsers(ctx.deps.db, {
       filter: args.filter,
@@ -70,7 +72,9 @@ export class AdminResolver {
       sortBy: args.sortBy ?? "CREATED_AT",
       sortOrder: args.sortOrder ?? "DESC",
     });
-    return toUserConnectionView(slice, () => countUsers(ctx.deps.db, args.filter));
+    // One count for totalCount and totalCountIsExact, whichever the client selects.
+    let total: Promise<UserTotal> | undefined;
+    return toUserConnectionView(slice, () => (total ??= countUsers(ctx.deps.db, args.filter)));
   }
 
   @Auth("ADMIN")
@@ -123,9 +127,20 @@ export class AdminResolver {
 
 @Resolver(() => UserConnection)
 export class UserConnectionResolver {
-  @FieldResolver(() => Int, { description: "Users matching the filter, over every page. Counted only when selected." })
-  totalCount(@Root() connection: UserConnection): Promise<number> {
-    return connection.countTotal();
+  @FieldResolver(() => Int, {
+    description:
+      "Users matching the filter, over every page, computed only when selected: exact up to 10,000 matches, PostgreSQL's " +
+      "planner estimate above that (at least 10,001; totalCountIsExact is then false).",
+  })
+  async totalCount(@Root() connection: UserConnection): Promise<number> {
+    return (await connection.countTotal()).total;
+  }
+
+  @FieldResolver(() => Boolean, {
+    description: "true when totalCount was counted (10,000 matches or fewer); false when it is an estimate of a larger number.",
+  })
+  async totalCountIsExact(@Root() connection: UserConnection): Promise<boolean> {
+    return (await connection.countTotal()).exact;
   }
 }
 

@@ -83,13 +83,24 @@ export class UserFilter {
   includeDeleted?: boolean | null;
 }
 
-@ObjectType({ description: "One page of users, with the exact number of matches." })
+@ObjectType({
+  description: "One page of users, with the number of matches: counted up to 10,000, estimated above (see totalIsExact).",
+})
 export class UserPage {
   @Field(() => [User], { description: "At most `size` users, in the requested order; empty past the last page." })
   items!: User[];
 
-  @Field(() => Int, { description: "Users matching the filter, over all pages." })
+  @Field(() => Int, {
+    description:
+      "Users matching the filter, over all pages: exact up to 10,000 matches. Above that it is PostgreSQL's planner " +
+      "estimate (at least 10,001), and totalIsExact is false.",
+  })
   total!: number;
+
+  @Field(() => Boolean, {
+    description: "true when total was counted (10,000 matches or fewer); false when it is an estimate of a larger number.",
+  })
+  totalIsExact!: boolean;
 
   @Field(() => Int, { description: "This page's number, from 1." })
   page!: number;
@@ -97,7 +108,7 @@ export class UserPage {
   @Field(() => Int, { description: "The page size asked for." })
   size!: number;
 
-  @Field(() => Int, { description: "How many pages of `size` the total fills (0 when nothing matches)." })
+  @Field(() => Int, { description: "How many pages of `size` the total fills (0 when nothing matches); an estimate too when total is." })
   pages!: number;
 }
 

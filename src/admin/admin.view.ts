@@ -14,6 +14,7 @@ import {
 import type { BulkResult } from "./bulk-users.service.js";
 import type { DayCount, UserStats } from "./stats.service.js";
 import type { UserSlice } from "./users-connection.service.js";
+import type { UserTotal } from "./users-query.service.js";
 import { PageInfo, UserConnection, UserEdge } from "./users-connection.types.js";
 
 /*
@@ -21,10 +22,11 @@ import { PageInfo, UserConnection, UserEdge } from "./users-connection.types.js"
  * types. Each copies named fields only, as toUserView does for users.
  */
 
-export function toUserPageView(page: Page<UserRow>): UserPage {
+export function toUserPageView(page: Page<UserRow> & { totalIsExact: boolean }): UserPage {
   return Object.assign(new UserPage(), {
     items: page.rows.map((r) => toUserView(r)),
     total: page.total,
+    totalIsExact: page.totalIsExact,
     page: page.page,
     size: page.size,
     pages: page.pages,
@@ -32,7 +34,7 @@ export function toUserPageView(page: Page<UserRow>): UserPage {
 }
 
 /** `countTotal` and the page flags run only when the client selects them (UserConnectionResolver, PageInfoResolver). */
-export function toUserConnectionView(slice: UserSlice, countTotal: () => Promise<number>): UserConnection {
+export function toUserConnectionView(slice: UserSlice, countTotal: () => Promise<UserTotal>): UserConnection {
   const edges = slice.rows.map((r) => Object.assign(new UserEdge(), { cursor: r.cursor, node: toUserView(r.user) }));
   const pageInfo = Object.assign(new PageInfo(), {
     hasNextPage: slice.hasNextPage,

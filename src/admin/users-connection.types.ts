@@ -1,6 +1,7 @@
 import { ArgsType, Field, Int, ObjectType } from "type-graphql";
 import { User } from "../users/user.types.js";
 import { SortOrder, UserFilter, UserSortField } from "./admin.types.js";
+import type { UserTotal } from "./users-query.service.js";
 
 /*
  * The types of usersConnection, shaped as the Relay Cursor Connections spec names them (UserEdge,
@@ -57,8 +58,8 @@ export class UserConnection {
   @Field(() => PageInfo, { description: "The cursors of the page's ends and whether more users lie on either side." })
   pageInfo!: PageInfo;
 
-  /** Counted by the field resolver, only when the client selects totalCount. */
-  countTotal!: () => Promise<number>;
+  /** Counted by the field resolvers, once, only when the client selects totalCount or totalCountIsExact. */
+  countTotal!: () => Promise<UserTotal>;
 }
 
 /*

@@ -1,8 +1,9 @@
 import { and, asc, count, desc, eq, getTableColumns, gte, isNull, lt, or, sql, type SQL } from "drizzle-orm";
-import type { Queryable } from "../db/client.js";
+import { rowsOf, type Queryable } from "../db/client.js";
 import { users, type UserRow } from "../db/schema.js";
 import { parsePage, toPage, type Page } from "../lib/paging.js";
 import type { SortOrder, UserFilter, UserSortField } from "./admin.types.js";
+import { substringCondition } from "./users-search.js";
 
 /** Terms shorter than a trigram match prefixes (see users_*_prefix_idx). */
 const MIN_SUBSTRING_TERM = 3;
@@ -15,9 +16,6 @@ export const SORT_KEY: Record<UserSortField, { expr: SQL; type: string }> = {
   LAST_LOGIN_AT: { expr: sql`coalesce(${users.lastLoginAt}, '-infinity'::timestamptz)`, type: "timestamptz" },
   ROLE: { expr: sql`${users.role}`, type: "user_role" },
 };
-
-/** Every character that means something in a PostgreSQL regular expression (ARE), escaped: the rest is literal. */
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, (c) => `\\${c}`);
 
 /** The smallest string greater than every string starting with `prefix` (null when there is none). */
 function nextPrefix(prefix: string): string | null {
@@ -36,12 +34,7 @@ export function userWhere(filter: UserFilter | null | undefined): SQL | undefine
   const conditions: (SQL | undefined)[] = [];
   const term = f.query?.trim().toLowerCase();
   if (term && term.length >= MIN_SUBSTRING_TERM) {
-    // The same substring test as LIKE '%term%', written as a regex of the escaped term: pg_trgm takes a
-    // regex's trigrams from a graph that can leave out frequent word-boundary ones, where LIKE keeps
-    // every one. A rare 16-character fragment at 1M users: 227 index pages instead of 343, 2.7 ms
-    // instead of 3.8.
-    const pattern = escapeRegex(term);
-    conditions.push(or(sql`lower(${users.email}::text) ~ ${pattern}`, sql`lower(${users.fullName}) ~ ${pattern}`));
+    conditions.push(substringCondition(term));
   } else if (term) {
     // A prefix as an explicit range of text_pattern_ops operators: unlike LIKE 'ab%', it can use the
     // prefix index even when the term is a bind parameter (generic plans of prepared statements).
@@ -65,69 +58,97 @@ export function orderBy(sortBy: UserSortField, sortOrder: SortOrder): SQL[] {
   return [dir(SORT_KEY[sortBy].expr), dir(users.id)];
 }
 
-/** Offset pages with an exact total (the admin table view). */
+/** Up to this many matches a total is counted; above it, it is the planner's estimate (API.md: totalIsExact). */
+export const EXACT_TOTAL_LIMIT = 10_000;
+
+/** A number of matching users, and whether it was counted (up to EXACT_TOTAL_LIMIT) or estimated. */
+export interface UserTotal {
+  total: number;
+  exact: boolean;
+}
+
+export type UserPage = Page<UserRow> & { totalIsExact: boolean };
+
+/** Offset pages with a total: exact up to EXACT_TOTAL_LIMIT matches, estimated above (the admin table view). */
 export async function listUsers(
   db: Queryable,
   args: { filter?: UserFilter | null; page: number; size: number; sortBy: UserSortField; sortOrder: SortOrder },
-): Promise<Page<UserRow>> {
+): Promise<UserPage> {
   const request = parsePage(args.page, args.size);
   const { size, offset } = request;
   const where = userWhere(args.filter);
   const order = orderBy(args.sortBy, args.sortOrder);
-  if (hasSelectiveTerm(args.filter)) {
-    const { rows, total } = await searchPage(db, where, order, size, offset);
-    return toPage(rows, total, request);
+  const page = (rows: UserRow[], t: UserTotal): UserPage => ({ ...toPage(rows, t.total, request), totalIsExact: t.exact });
+  // async, so that the page is sent before whatever runs beside it (the order the plan tests capture).
+  const pageRows = async () => await db.select().from(users).where(where).orderBy(...order).limit(size).offset(offset);
+  if (hasSubstringTerm(args.filter)) {
+    const found = await searchPage(db, where, order, size, offset);
+    if (found.count > EXACT_TOTAL_LIMIT) {
+      // More matches than the cap: the capped set is only a part of them, so the page is read from the table.
+      const [rows, estimate] = await Promise.all([pageRows(), estimateTotal(db, where)]);
+      return page(rows, { total: estimate, exact: false });
+    }
+    if (found.rows.length > 0 || offset === 0) return page(found.rows, { total: found.count, exact: true });
+    // A page past the end of the capped set has no row to carry the count: read it as any other filter.
   }
-  // Otherwise the page can walk the sort index and stop after `size` rows, and the count needs no
-  // rows fetched: two queries beat one that visits every match to count it.
-  const [rows, [totalRow]] = await Promise.all([
-    db.select().from(users).where(where).orderBy(...order).limit(size).offset(offset),
-    db.select({ n: count() }).from(users).where(where),
-  ]);
-  return toPage(rows, Number(totalRow?.n ?? 0), request);
+  // The page walks the sort index (or the planner's better plan) and stops after `size` rows; the
+  // count stops at the cap. Two queries in parallel beat one that visits every match to sort it.
+  const [rows, t] = await Promise.all([pageRows(), totalWhere(db, where)]);
+  return page(rows, t);
 }
 
-/** From this length on a term is taken as selective (one user, a few): see searchPage. */
-const SELECTIVE_TERM = 6;
-
-function hasSelectiveTerm(filter: UserFilter | null | undefined): boolean {
-  return (filter?.query?.trim().length ?? 0) >= SELECTIVE_TERM;
+function hasSubstringTerm(filter: UserFilter | null | undefined): boolean {
+  return (filter?.query?.trim().length ?? 0) >= MIN_SUBSTRING_TERM;
 }
 
 /**
- * A substring search finds its rows with a trigram bitmap scan, whose cost grows with the table (the
- * posting lists of common trigrams). For a selective term, the page and the total share that one scan:
- * the matches are materialised once, then counted and sorted. Two queries scanned twice: at 1M users a
- * rare 16-character fragment took 4 ms per query; one query takes 4 ms in all.
- * Materialising every match does not pay for a common term: "mar" (10% of 1M) takes 310 ms this way
- * and 210 ms as an index walk for the page plus a count. Short terms, the likely common ones, take
- * that path. (`count(*) over ()` is no answer either: for a common term the planner walks the sort
- * index over the whole table to feed it, a second instead of 80 ms.)
+ * A substring search finds its rows with a trigram bitmap scan, whose cost grows with the number of
+ * matches. The page and the count share that one scan: at most EXACT_TOTAL_LIMIT + 1 matches are
+ * materialised once, then counted and sorted. Past the cap the set is only a part of the matches;
+ * `count` then says EXACT_TOTAL_LIMIT + 1 and the caller reads the page another way.
+ * ("mar", 10% of 1M users, used to take 210 ms as a page walk plus an exact count of 100,000 rows.)
  */
 async function searchPage(db: Queryable, where: SQL | undefined, order: SQL[], size: number, offset: number) {
   // The CTE takes the table's name, so `where` and `order`, written against users, apply unchanged:
   // inside its own definition "users" is still the table (a WITH query does not see itself).
-  const matches = db.$with("users").as(db.select().from(users).where(where));
+  const matches = db.$with("users").as(db.select().from(users).where(where).limit(EXACT_TOTAL_LIMIT + 1));
   const found = await db
     .with(matches)
-    .select({ ...getTableColumns(users), total: sql<string>`(select count(*) from ${matches})`.as("total") })
+    .select({ ...getTableColumns(users), count: sql<string>`(select count(*) from ${matches})`.as("total") })
     .from(matches)
     .orderBy(...order)
     .limit(size)
     .offset(offset);
-  // A page past the end has no row to carry the total.
-  const total = found.length > 0 ? Number(found[0]!.total) : offset === 0 ? 0 : await countUsersWhere(db, where);
-  return { rows: found.map(({ total: _, ...row }) => row as UserRow), total };
+  const count = found.length > 0 ? Number(found[0]!.count) : 0;
+  return { rows: found.map(({ count: _, ...row }) => row as UserRow), count };
 }
 
-function countUsersWhere(db: Queryable, where: SQL | undefined): Promise<number> {
-  return db
-    .select({ n: count() })
+/** Counts the matches up to the cap; past it, takes the planner's estimate (never below the cap + 1). */
+async function totalWhere(db: Queryable, where: SQL | undefined): Promise<UserTotal> {
+  const capped = db
+    .select({ one: sql`1` })
     .from(users)
     .where(where)
-    .then(([row]) => Number(row?.n ?? 0));
+    .limit(EXACT_TOTAL_LIMIT + 1)
+    .as("capped");
+  const [row] = await db.select({ n: count() }).from(capped);
+  const n = Number(row?.n ?? 0);
+  return n <= EXACT_TOTAL_LIMIT ? { total: n, exact: true } : { total: await estimateTotal(db, where), exact: false };
 }
 
-export function countUsers(db: Queryable, filter: UserFilter | null | undefined): Promise<number> {
-  return countUsersWhere(db, userWhere(filter));
+/**
+ * The total of a filter known to match more than EXACT_TOTAL_LIMIT users: the planner's row estimate
+ * (EXPLAIN only plans, so it costs what planning costs), never below what was counted.
+ */
+async function estimateTotal(db: Queryable, where: SQL | undefined): Promise<number> {
+  const result = await db.execute(sql`explain (format json) select 1 from ${users} where ${where ?? sql`true`}`);
+  const [row] = rowsOf<{ "QUERY PLAN": unknown }>(result);
+  const raw = row?.["QUERY PLAN"];
+  const plan = (typeof raw === "string" ? JSON.parse(raw) : raw) as Array<{ Plan: { "Plan Rows": number } }>;
+  return Math.max(EXACT_TOTAL_LIMIT + 1, Math.round(plan[0]?.Plan["Plan Rows"] ?? 0));
+}
+
+/** The total of usersConnection's totalCount: exact up to EXACT_TOTAL_LIMIT, as in listUsers. */
+export function countUsers(db: Queryable, filter: UserFilter | null | undefined): Promise<UserTotal> {
+  return totalWhere(db, userWhere(filter));
 }
