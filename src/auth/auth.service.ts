@@ -1,4 +1,3 @@
-import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { recordAudit } from "../audit/audit.service.js";
 import { users, type UserRow } from "../db/schema.js";
@@ -10,7 +9,7 @@ import { findUserByEmail } from "../users/users.repo.js";
 import { queueVerificationEmail } from "../email/email.service.js";
 import { chargeAccountLimit } from "./login-limit.js";
 import { checkPasswordPolicy } from "./password.js";
-import { openPasswordLogin } from "./login-session.js";
+import { openPasswordLogin, recordWrongPassword } from "./login-session.js";
 import type { LoginInput, RegisterInput } from "./auth.types.js";
 import { consumeRefreshToken, continueSession, revokeSessions, revokeUserSessions } from "./sessions.service.js";
 
@@ -132,13 +131,7 @@ async function attemptLogin(
   // An account made by a social login has no password: the dummy hash makes its refusal the same work and
   // the same answer as a wrong password.
   if (!(await deps.hasher.verify(user.passwordHash ?? (await deps.hasher.dummyHash()), password))) {
-    await deps.db.transaction(async (tx) => {
-      await tx
-        .update(users)
-        .set({ failedLoginsSinceLastLogin: sql`${users.failedLoginsSinceLastLogin} + 1` })
-        .where(eq(users.id, user.id));
-      await recordAudit(tx, { action: "user.login_failed", targetId: user.id, ip: meta.ip, details: { reason: "wrong_password" } });
-    });
+    await recordWrongPassword(deps.db, user.id, meta);
     throw unauthenticated("INVALID_CREDENTIALS");
   }
 

@@ -88,3 +88,14 @@ export async function openPasswordLogin(
     mfaPending: raw["gatehouse_mfa_pending"] === true,
   };
 }
+
+/** A wrong password: the failed-login counter and its `user.login_failed` event, in one statement. */
+export async function recordWrongPassword(db: Queryable, userId: string, meta: RequestMeta): Promise<void> {
+  await db.execute(sql`
+    with u as (
+      update users set failed_logins_since_last_login = failed_logins_since_last_login + 1 where id = ${userId}
+    )
+    insert into audit_events (action, target_id, ip, details)
+    values ('user.login_failed', ${userId}, ${meta.ip}, '{"reason": "wrong_password"}'::jsonb)
+  `);
+}
