@@ -1,4 +1,3 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { recordAudit } from "../audit/audit.service.js";
 import { users, type UserRow } from "../db/schema.js";
@@ -10,9 +9,9 @@ import { findUserByEmail } from "../users/users.repo.js";
 import { queueVerificationEmail } from "../email/email.service.js";
 import { chargeAccountLimit } from "./login-limit.js";
 import { checkPasswordPolicy } from "./password.js";
-import { hasTotpEnabled } from "./mfa/mfa.repo.js";
+import { openPasswordLogin, recordWrongPassword } from "./login-session.js";
 import type { LoginInput, RegisterInput } from "./auth.types.js";
-import { consumeRefreshToken, continueSession, createSession, revokeSessions, revokeUserSessions } from "./sessions.service.js";
+import { consumeRefreshToken, continueSession, revokeSessions, revokeUserSessions } from "./sessions.service.js";
 
 /** Login accepts any password a user could have set; the cap keeps argon2 from hashing megabytes. */
 const loginSchema = z.object({
@@ -132,46 +131,12 @@ async function attemptLogin(
   // An account made by a social login has no password: the dummy hash makes its refusal the same work and
   // the same answer as a wrong password.
   if (!(await deps.hasher.verify(user.passwordHash ?? (await deps.hasher.dummyHash()), password))) {
-    await deps.db.transaction(async (tx) => {
-      await tx
-        .update(users)
-        .set({ failedLoginsSinceLastLogin: sql`${users.failedLoginsSinceLastLogin} + 1` })
-        .where(eq(users.id, user.id));
-      await recordAudit(tx, { action: "user.login_failed", targetId: user.id, ip: meta.ip, details: { reason: "wrong_password" } });
-    });
+    await recordWrongPassword(deps.db, user.id, meta);
     throw unauthenticated("INVALID_CREDENTIALS");
   }
 
-  const result = await deps.db.transaction(async (tx) => {
-    // The WHERE re-checks status: a deactivation that lands after the read above still wins.
-    const [updated] = await tx
-      .update(users)
-      .set({
-        loginCount: sql`${users.loginCount} + 1`,
-        lastLoginAt: sql`now()`,
-        failedLoginsSinceLastLogin: 0,
-      })
-      .where(and(eq(users.id, user.id), eq(users.isActive, true), isNull(users.deletedAt)))
-      .returning()
-      .prepare("gatehouse_login_succeeded")
-      .execute();
-    if (!updated) {
-      await recordAudit(tx, { action: "user.login_failed", targetId: user.id, ip: meta.ip, details: { reason: "deactivated" } });
-      return null;
-    }
-    // A TOTP user's password opens a pending session only: verifyMfa completes it (API.md §7). Read in
-    // this transaction, so a reset or a disable that commits first is what this login sees.
-    const mfaPending = await hasTotpEnabled(tx, updated.id);
-    const session = await createSession(tx, deps.config.jwt.refreshTtl, updated.id, meta, { amr: ["pwd"], mfaPending });
-    await recordAudit(tx, {
-      action: "user.login",
-      actorId: updated.id,
-      targetId: updated.id,
-      ip: meta.ip,
-      details: { sessionId: session.sessionId, ...(mfaPending ? { mfaPending } : {}) },
-    });
-    return { user: updated, mfaPending, ...session };
-  });
+  // One statement: bookkeeping, session, refresh token and audit event (login-session.ts).
+  const result = await openPasswordLogin(deps.db, deps.config.jwt.refreshTtl, user.id, meta);
   if (!result) throw unauthenticated("ACCOUNT_INACTIVE");
   return issueTokens(deps, result.user, result.sessionId, result.refreshToken, result.mfaPending);
 }

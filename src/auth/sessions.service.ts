@@ -7,7 +7,7 @@ import { recordAudit } from "../audit/audit.service.js";
 import { generateOpaqueToken, hashToken } from "../lib/opaque-token.js";
 import { mfaRequired } from "./mfa/mfa-errors.js";
 
-const USER_AGENT_MAX = 512;
+export const USER_AGENT_MAX = 512;
 
 export type SessionRevokeReason =
   | "logout"
