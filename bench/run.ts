@@ -179,14 +179,16 @@ async function steadyCpu(pid: number, url: string, body: unknown, token?: string
 }
 
 /**
- * `count` users of the instance with TOTP on, each with a secret of its own, sealed as the server seals
+ * `count` users of the instance with TOTP on (ASCII addresses only: the seed's "müller" addresses are
+ * stored, but login's input validation refuses them), each with a secret of its own, sealed as the server seals
  * it (under the same ENCRYPTION_SECRET). Each is used once,
  * so no verifyMfa meets a spent step.
  */
 async function seedTotpUsers(instance: Instance, count: number): Promise<Array<{ email: string; secret: string }>> {
   const config = loadConfig({ NODE_ENV: "test", JWT_SECRET, ENCRYPTION_SECRET });
   const rows = await instance.sql<{ id: string; email: string }[]>`
-    select id, email from users where role = 'USER' and is_active and deleted_at is null and email not like 'bench.%' limit ${count}`;
+    select id, email from users where role = 'USER' and is_active and deleted_at is null and email not like 'bench.%'
+      and email ~ '^[a-z0-9.@-]+$' order by id limit ${count}`;
   const users = rows.map((r) => ({ ...r, secret: generateTotpSecret() }));
   for (const u of users) {
     await instance.sql`insert into user_mfa (user_id, totp_secret, totp_enabled_at) values
