@@ -82,7 +82,7 @@ export async function listUsers(
   // async, so that the page is sent before whatever runs beside it (the order the plan tests capture).
   const pageRows = async () => await db.select().from(users).where(where).orderBy(...order).limit(size).offset(offset);
   if (hasSubstringTerm(args.filter)) {
-    const found = await searchPage(db, where, order, size, offset);
+    const found = await searchPage(db, where, args.sortBy, args.sortOrder, size, offset);
     if (found.count > EXACT_TOTAL_LIMIT) {
       // More matches than the cap: the capped set is only a part of them, so the page is read from the table.
       const [rows, estimate] = await Promise.all([pageRows(), estimateTotal(db, where)]);
@@ -104,21 +104,24 @@ function hasSubstringTerm(filter: UserFilter | null | undefined): boolean {
 /**
  * A substring search finds its rows with a trigram bitmap scan, whose cost grows with the number of
  * matches. The page and the count share that one scan: at most EXACT_TOTAL_LIMIT + 1 matches are
- * materialised once, then counted and sorted. Past the cap the set is only a part of the matches;
- * `count` then says EXACT_TOTAL_LIMIT + 1 and the caller reads the page another way.
- * ("mar", 10% of 1M users, used to take 210 ms as a page walk plus an exact count of 100,000 rows.)
+ * materialised once, as (id, sort key) only, then counted and sorted; the page's rows are then read by id.
+ * Past the cap the set is only a part of the matches; `count` then says EXACT_TOTAL_LIMIT + 1 and the
+ * caller reads the page another way.
+ * ("mar", 10% of 1M users, used to take 210 ms as a page walk plus an exact count of 100,000 rows; "42@",
+ * 10,000 matches at 1M, took 85 ms end to end when the set held the full rows.)
  */
-async function searchPage(db: Queryable, where: SQL | undefined, order: SQL[], size: number, offset: number) {
-  // The CTE takes the table's name, so `where` and `order`, written against users, apply unchanged:
-  // inside its own definition "users" is still the table (a WITH query does not see itself).
-  const matches = db.$with("users").as(db.select().from(users).where(where).limit(EXACT_TOTAL_LIMIT + 1));
+async function searchPage(db: Queryable, where: SQL | undefined, sortBy: UserSortField, sortOrder: SortOrder, size: number, offset: number) {
+  const dir = sortOrder === "ASC" ? asc : desc;
+  const matches = db
+    .$with("matches")
+    .as(db.select({ id: users.id, key: sql`${SORT_KEY[sortBy].expr}`.as("key") }).from(users).where(where).limit(EXACT_TOTAL_LIMIT + 1));
+  const ids = db.select().from(matches).orderBy(dir(matches.key), dir(matches.id)).limit(size).offset(offset).as("page");
   const found = await db
     .with(matches)
     .select({ ...getTableColumns(users), count: sql<string>`(select count(*) from ${matches})`.as("total") })
-    .from(matches)
-    .orderBy(...order)
-    .limit(size)
-    .offset(offset);
+    .from(ids)
+    .innerJoin(users, eq(users.id, ids.id))
+    .orderBy(dir(ids.key), dir(ids.id));
   const count = found.length > 0 ? Number(found[0]!.count) : 0;
   return { rows: found.map(({ count: _, ...row }) => row as UserRow), count };
 }
