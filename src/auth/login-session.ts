@@ -1,6 +1,7 @@
-import { getTableColumns, sql, type SQL } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { rowsOf, type Queryable } from "../db/client.js";
-import { users, type UserRow } from "../db/schema.js";
+import type { UserRow } from "../db/schema.js";
+import { decodeUserRow } from "../db/user-row.js";
 import type { RequestMeta } from "../deps.js";
 import { generateOpaqueToken, hashToken } from "../lib/opaque-token.js";
 import { MFA_PENDING_SECONDS, USER_AGENT_MAX } from "./sessions.service.js";
@@ -12,18 +13,6 @@ export interface OpenedLogin {
   refreshToken: string;
   /** A TOTP user's password opens a pending session only: verifyMfa completes it (API.md §7). */
   mfaPending: boolean;
-}
-
-const USER_COLUMNS = Object.entries(getTableColumns(users));
-
-/** The users row as the statement returns it (database names, driver values) as drizzle's select would map it. */
-function toUserRow(raw: Record<string, unknown>): UserRow {
-  const row: Record<string, unknown> = {};
-  for (const [key, column] of USER_COLUMNS) {
-    const value = raw[column.name];
-    row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
-  }
-  return row as UserRow;
 }
 
 /**
@@ -82,7 +71,7 @@ export async function openPasswordLogin(
   const [raw] = rows;
   if (!raw) return null;
   return {
-    user: toUserRow(raw),
+    user: decodeUserRow((name) => raw[name]),
     sessionId: String(raw["gatehouse_session_id"]),
     refreshToken,
     mfaPending: raw["gatehouse_mfa_pending"] === true,

@@ -1,6 +1,7 @@
-import { Placeholder, and, eq, getTableColumns, sql } from "drizzle-orm";
+import { Placeholder, and, eq, sql } from "drizzle-orm";
 import { postgresClientOf, type Db } from "./client.js";
 import { sessions, users, type UserRow } from "./schema.js";
+import { USER_COLUMNS, decodeUserRow } from "./user-row.js";
 
 /**
  * Whether a session is live: neither revoked nor expired, and not a pending session (waiting for its
@@ -54,10 +55,9 @@ function prepareLiveSessionLookup(db: Db): LiveSessionLookup {
     return async (sessionId, userId) => (await prepared.execute({ sessionId, userId }))[0];
   }
 
-  const columns = Object.entries(getTableColumns(users));
   // Flat, in this order: the users columns, then the three flags (drizzle keeps the order of the keys).
   const { sql: text, params } = db
-    .select({ ...Object.fromEntries(columns), ...flags })
+    .select({ ...Object.fromEntries(USER_COLUMNS), ...flags })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(bySessionAndUser)
@@ -67,21 +67,16 @@ function prepareLiveSessionLookup(db: Db): LiveSessionLookup {
   const sessionSlot = slot("sessionId");
   const userSlot = slot("userId");
   if (sessionSlot < 0 || userSlot < 0) throw new Error("live session query: placeholders not found");
-  const n = columns.length;
+  const n = USER_COLUMNS.length;
   return async (sessionId, userId) => {
     const values = params.slice() as Array<string | number>;
     values[sessionSlot] = sessionId;
     values[userSlot] = userId;
     const [row] = await client.unsafe(text, values, { prepare: true }).values();
     if (!row) return undefined;
-    const user: Record<string, unknown> = {};
-    for (let i = 0; i < n; i++) {
-      const [key, column] = columns[i]!;
-      const value: unknown = row[i];
-      // As drizzle maps a row (timestamps arrive as text: drizzle's postgres.js setup turns their parsers off).
-      user[key] = value === null ? null : column.mapFromDriverValue(value);
-    }
-    return { user: user as UserRow, live: row[n] as boolean, mfaPending: row[n + 1] as boolean, stale: row[n + 2] as boolean };
+    // As drizzle maps a row (timestamps arrive as text: drizzle's postgres.js setup turns their parsers off).
+    const user = decodeUserRow((_name, i) => row[i]);
+    return { user, live: row[n] as boolean, mfaPending: row[n + 1] as boolean, stale: row[n + 2] as boolean };
   };
 }
 
