@@ -176,7 +176,7 @@ describe.runIf(backend === "postgres")(`admin queries at ${SEED.toLocaleString("
     ["CREATED_AT", "users_created_at_id_idx"],
     ["EMAIL", "users_email_id_idx"],
     ["FULL_NAME", "users_full_name_id_idx"],
-    ["LAST_LOGIN_AT", "users_last_login_id_idx"],
+    ["LAST_LOGIN_AT", "user_login_order_key_idx"],
     ["ROLE", "users_role_id_idx"],
   ];
   for (const [sortBy, index] of sorts) {

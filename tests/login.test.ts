@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { sessions, users } from "../src/db/schema.js";
 import { auditRows } from "./support/audit.js";
@@ -60,38 +60,6 @@ describe("login: success", () => {
     expect(afterSecond.stats.loginCount).toBe(2);
     expect(Date.parse(afterSecond.lastLoginAt!)).toBeGreaterThan(firstAt);
     expect(afterSecond.stats.activeSessions).toBe(2);
-  });
-
-  it("writes a login (bookkeeping, session, refresh token, audit event) in one statement, not a multi-statement transaction", async () => {
-    const account = await registerOnly();
-    const wrong = await registerOnly();
-    // Calls made by the login code only (the outbox worker shares the database).
-    const fromLogin = () => /auth[\\/](auth\.service|login-session)\.[jt]s/.test(new Error().stack ?? "");
-    const db = t.deps.db;
-    const calls = { transaction: 0, execute: 0 };
-    const transaction = db.transaction.bind(db);
-    const execute = db.execute.bind(db);
-    const spies = [
-      vi.spyOn(db, "transaction").mockImplementation(((...args: Parameters<typeof db.transaction>) => {
-        if (fromLogin()) calls.transaction += 1;
-        return transaction(...args);
-      }) as typeof db.transaction),
-      vi.spyOn(db, "execute").mockImplementation(((...args: Parameters<typeof db.execute>) => {
-        if (fromLogin()) calls.execute += 1;
-        return execute(...args);
-      }) as typeof db.execute),
-    ];
-    try {
-      expect((await login(account.email, account.password)).body.errors).toBeUndefined();
-      expect(calls).toEqual({ transaction: 0, execute: 1 });
-      // A wrong password: the counter and its audit event, one statement too.
-      expect(onlyError(await login(wrong.email, OTHER_STRONG_PASSWORD)).extensions.code).toBe("UNAUTHENTICATED");
-      expect(calls).toEqual({ transaction: 0, execute: 2 });
-    } finally {
-      for (const spy of spies) spy.mockRestore();
-    }
-    expect(await sessionCount(account.id)).toBe(1);
-    expect((await me((await login(account.email, account.password)).body.data!.login.accessToken)).stats.loginCount).toBe(2);
   });
 
   it("counts wrong passwords since the last login and resets the count to 0 on success", async () => {

@@ -6,7 +6,7 @@ import { users, type UserRow } from "../db/schema.js";
 import { badInput } from "../errors.js";
 import { parseInput } from "../lib/validation.js";
 import type { SortOrder, UserFilter, UserSortField } from "./admin.types.js";
-import { orderBy, SORT_KEY, userWhere } from "./users-query.service.js";
+import { orderBy, SORT_KEY, userWhere, withSortTable } from "./users-query.service.js";
 
 /*
  * usersConnection as the Relay Cursor Connections spec describes it (first/after, last/before, the
@@ -139,7 +139,7 @@ function positions(sortBy: UserSortField, sortOrder: SortOrder) {
   const compare = (c: Cursor, ascOp: string, descOp: string): SQL => {
     const castKey = sql`cast(${c.key} as ${sql.raw(key.type)})`;
     // One row comparison, which the (key, id) index takes as its seek condition.
-    return sql`(${key.expr}, ${users.id}) ${sql.raw(sortOrder === "ASC" ? ascOp : descOp)} (${castKey}, ${c.id}::uuid)`;
+    return sql`(${key.key}, ${key.id}) ${sql.raw(sortOrder === "ASC" ? ascOp : descOp)} (${castKey}, ${c.id}::uuid)`;
   };
   return {
     later: (c: Cursor) => compare(c, ">", "<"),
@@ -155,9 +155,7 @@ function readRows(db: Queryable, args: ConnectionArgs, cursors: Array<Cursor | n
   const key = SORT_KEY[args.sortBy];
   return async (where: SQL | undefined, backward: boolean, limit: number) => {
     try {
-      return await db
-        .select({ user: users, key: sql<string>`(${key.expr})::text` })
-        .from(users)
+      return await withSortTable(db.select({ user: users, key: sql<string>`(${key.expr})::text` }).from(users).$dynamic(), args.sortBy)
         .where(where)
         .orderBy(...orderBy(args.sortBy, backward ? reversed : args.sortOrder))
         .limit(limit);

@@ -1,6 +1,7 @@
 import { and, asc, count, desc, eq, getTableColumns, gte, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import { rowsOf, type Queryable } from "../db/client.js";
-import { users, type UserRow } from "../db/schema.js";
+import type { PgSelect } from "drizzle-orm/pg-core";
+import { userLoginOrder, users, type UserRow } from "../db/schema.js";
 import { parsePage, toPage, type Page } from "../lib/paging.js";
 import type { SortOrder, UserFilter, UserSortField } from "./admin.types.js";
 import { substringCondition } from "./users-search.js";
@@ -8,14 +9,33 @@ import { substringCondition } from "./users-search.js";
 /** Terms shorter than a trigram match prefixes (see users_*_prefix_idx). */
 const MIN_SUBSTRING_TERM = 3;
 
-/** The sort key of each field, exactly as the (key, id) indexes of migration 0003 are built. */
-export const SORT_KEY: Record<UserSortField, { expr: SQL; type: string }> = {
-  CREATED_AT: { expr: sql`${users.createdAt}`, type: "timestamptz" },
-  EMAIL: { expr: sql`${users.email}`, type: "citext" },
-  FULL_NAME: { expr: sql`lower(${users.fullName})`, type: "text" },
-  LAST_LOGIN_AT: { expr: sql`coalesce(${users.lastLoginAt}, '-infinity'::timestamptz)`, type: "timestamptz" },
-  ROLE: { expr: sql`${users.role}`, type: "user_role" },
+/**
+ * The sort key of each field: `expr` computes it from a users row (what a cursor holds); `key` and `id` are
+ * the columns of the (key, id) index an ordered walk reads (migration 0003; LAST_LOGIN_AT's lives in
+ * user_login_order, migration 0011, whose row the triggers keep equal to `expr`).
+ */
+export const SORT_KEY: Record<UserSortField, { expr: SQL; key: SQL; id: SQL; type: string; joinsLoginOrder?: true }> = {
+  CREATED_AT: { expr: sql`${users.createdAt}`, key: sql`${users.createdAt}`, id: sql`${users.id}`, type: "timestamptz" },
+  EMAIL: { expr: sql`${users.email}`, key: sql`${users.email}`, id: sql`${users.id}`, type: "citext" },
+  FULL_NAME: { expr: sql`lower(${users.fullName})`, key: sql`lower(${users.fullName})`, id: sql`${users.id}`, type: "text" },
+  LAST_LOGIN_AT: {
+    expr: sql`coalesce(${users.lastLoginAt}, '-infinity'::timestamptz)`,
+    key: sql`${userLoginOrder.lastLoginAt}`,
+    id: sql`${userLoginOrder.userId}`,
+    type: "timestamptz",
+    joinsLoginOrder: true,
+  },
+  ROLE: { expr: sql`${users.role}`, key: sql`${users.role}`, id: sql`${users.id}`, type: "user_role" },
 };
+
+/**
+ * A select from users, with user_login_order joined when the sort walks its index. Every caller names its
+ * columns, so the join leaves the rows' shape as it is (the cast says so to the compiler).
+ */
+export function withSortTable<T extends PgSelect>(query: T, sortBy: UserSortField): T {
+  if (!SORT_KEY[sortBy].joinsLoginOrder) return query;
+  return query.innerJoin(userLoginOrder, eq(userLoginOrder.userId, users.id)) as unknown as T;
+}
 
 /** The smallest string greater than every string starting with `prefix` (null when there is none). */
 function nextPrefix(prefix: string): string | null {
@@ -51,11 +71,14 @@ export function userWhere(filter: UserFilter | null | undefined): SQL | undefine
   return and(...conditions);
 }
 
-/** ORDER BY for a sort: the key, then id, both in `sortOrder` (the direction the (key, id) index reads either way). */
+/**
+ * ORDER BY for an ordered walk (a select made by withSortTable): the key, then id, both in `sortOrder` (the
+ * direction the (key, id) index reads either way).
+ */
 export function orderBy(sortBy: UserSortField, sortOrder: SortOrder): SQL[] {
   const dir = sortOrder === "ASC" ? asc : desc;
   // Ties broken by id: the order is total, so pages never repeat or skip a user.
-  return [dir(SORT_KEY[sortBy].expr), dir(users.id)];
+  return [dir(SORT_KEY[sortBy].key), dir(SORT_KEY[sortBy].id)];
 }
 
 /** Up to this many matches a total is counted; above it, it is the planner's estimate (API.md: totalIsExact). */
@@ -80,7 +103,12 @@ export async function listUsers(
   const order = orderBy(args.sortBy, args.sortOrder);
   const page = (rows: UserRow[], t: UserTotal): UserPage => ({ ...toPage(rows, t.total, request), totalIsExact: t.exact });
   // async, so that the page is sent before whatever runs beside it (the order the plan tests capture).
-  const pageRows = async () => await db.select().from(users).where(where).orderBy(...order).limit(size).offset(offset);
+  const pageRows = async () =>
+    await withSortTable(db.select(getTableColumns(users)).from(users).$dynamic(), args.sortBy)
+      .where(where)
+      .orderBy(...order)
+      .limit(size)
+      .offset(offset);
   if (hasSubstringTerm(args.filter)) {
     const found = await searchPage(db, where, args.sortBy, args.sortOrder, size, offset);
     if (found.count > EXACT_TOTAL_LIMIT) {

@@ -53,6 +53,25 @@ export const users = pgTable(
   ],
 );
 
+/**
+ * The LAST_LOGIN_AT sort order of users, one row per user, kept by triggers on users (migration 0011): an
+ * insert adds the row, an update that changes last_login_at moves it. It is an index that lives outside
+ * the users row. With last_login_at in a users index, every login was a new row version with an entry in
+ * each of the table's indexes (the two GIN search indexes among them); now no users index names a column a
+ * login writes, so the login's update is HOT and the order moves in this narrow table (two btree entries).
+ */
+export const userLoginOrder = pgTable(
+  "user_login_order",
+  {
+    userId: uuid("user_id")
+      .primaryKey()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** users.last_login_at, '-infinity' for a user who never logged in: the sort key, never null. */
+    lastLoginAt: timestamptz("last_login_at").notNull(),
+  },
+  (t) => [index("user_login_order_key_idx").on(t.lastLoginAt, t.userId)],
+);
+
 /** One row per login: the refresh-token family. Access tokens carry its id as `sid`. */
 export const sessions = pgTable(
   "sessions",
