@@ -1,5 +1,5 @@
 import { sql, type SQL } from "drizzle-orm";
-import { rowsOf, type Queryable } from "../db/client.js";
+import { executePrepared, type Queryable } from "../db/client.js";
 import type { UserRow } from "../db/schema.js";
 import { decodeUserRow } from "../db/user-row.js";
 import type { RequestMeta } from "../deps.js";
@@ -34,9 +34,11 @@ export async function openPasswordLogin(
 ): Promise<OpenedLogin | null> {
   const refreshToken = generateOpaqueToken();
   const userAgent = meta.userAgent?.slice(0, USER_AGENT_MAX) ?? null;
-  const amrArray: SQL = sql`array[${sql.join(amr.map((m) => sql`${m}::text`), sql`, `)}]::text[]`;
-  const rows = rowsOf<Record<string, unknown>>(
-    await db.execute(sql`
+  // One parameter, so the statement's text is the same for every login (it is prepared once per connection).
+  const amrArray: SQL = sql`${`{${amr.map((m) => JSON.stringify(m)).join(",")}}`}::text[]`;
+  const rows = await executePrepared<Record<string, unknown>>(
+    db,
+    sql`
       with u as (
         update users
         set login_count = login_count + 1, last_login_at = now(), failed_logins_since_last_login = 0
@@ -66,7 +68,7 @@ export async function openPasswordLogin(
         where not exists (select 1 from u)
       )
       select u.*, s.id as gatehouse_session_id, m.mfa_pending as gatehouse_mfa_pending from u, s, m
-    `),
+    `,
   );
   const [raw] = rows;
   if (!raw) return null;
@@ -80,11 +82,14 @@ export async function openPasswordLogin(
 
 /** A wrong password: the failed-login counter and its `user.login_failed` event, in one statement. */
 export async function recordWrongPassword(db: Queryable, userId: string, meta: RequestMeta): Promise<void> {
-  await db.execute(sql`
+  await executePrepared(
+    db,
+    sql`
     with u as (
       update users set failed_logins_since_last_login = failed_logins_since_last_login + 1 where id = ${userId}
     )
     insert into audit_events (action, target_id, ip, details)
     values ('user.login_failed', ${userId}, ${meta.ip}, '{"reason": "wrong_password"}'::jsonb)
-  `);
+  `,
+  );
 }

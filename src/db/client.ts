@@ -4,8 +4,8 @@ import { hostname } from "node:os";
 import { PGlite } from "@electric-sql/pglite";
 import { citext } from "@electric-sql/pglite/contrib/citext";
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
-import { sql } from "drizzle-orm";
-import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { sql, type SQL } from "drizzle-orm";
+import { PgDialect, type PgDatabase, type PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
@@ -93,6 +93,22 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       if (!client.closed) await client.close();
     },
   };
+}
+
+const dialect = new PgDialect();
+
+/**
+ * Runs a statement written with drizzle's `sql` as a named prepared statement of postgres.js: parsed and
+ * planned once per pooled connection instead of on every call, which is what drizzle's `db.execute` does
+ * (an unnamed statement each time). For a hot statement whose text never varies, only its parameters: the
+ * login statement's parse and plan were 0.4 ms of the 0.65 ms of PostgreSQL CPU it took. Inside a
+ * transaction, and on PGlite, it is `db.execute`.
+ */
+export async function executePrepared<T>(db: Queryable, query: SQL): Promise<T[]> {
+  const client = postgresClientOf(db as Db);
+  if (!client) return rowsOf<T>(await db.execute(query));
+  const { sql: text, params } = dialect.sqlToQuery(query);
+  return (await client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true })) as unknown as T[];
 }
 
 /** `db.execute` returns `{ rows }` on PGlite and an array on postgres.js. */
