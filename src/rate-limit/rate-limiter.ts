@@ -9,10 +9,16 @@ import type { RateLimiter } from "../deps.js";
 /**
  * graphql-rate-limit's Store API is get-then-set, which races: two parallel calls both read N-1 and
  * both pass. This adapter makes the get the atomic step (HitStore.hit records the call only when under
- * the limit) and the set a no-op, so the library's own decision (count + 1 > max) is the store's.
- * One adapter per call: it carries that call's own result (its hit id, its reset time) back to
+ * the limit) and the set a no-op, so the library's decision (count + 1 > max) is taken on the store's
+ * count. One adapter per call: it carries that call's own result (its hit id, its reset time) back to
  * `check`. A map shared by calls on one key would hand one call another's result, and a refused call
  * would then give back another call's hit.
+ *
+ * The library is handed that count as one slot, free or taken, against a max of one (SLOT): its
+ * `count + 1 > max` on the store's count becomes `slot + 1 > 1`, the same decision. Handing it the
+ * count as `count` timestamps (as a plain Store would) made every check copy and filter an array as
+ * long as the window's hits, reading the clock once per hit: with a wide limit (RATE_LIMIT_LOGIN_IP
+ * for a busy NAT, or the benchmarks') that was most of a login's rate-limit cost.
  */
 class AtomicStoreAdapter implements Store {
   result: HitResult | undefined;
@@ -24,13 +30,18 @@ class AtomicStoreAdapter implements Store {
 
   async getForIdentity(): Promise<readonly number[]> {
     this.result = await this.hits.hit(this.storeKey, this.limit.max, this.limit.windowMs);
-    return new Array<number>(this.result.count).fill(Date.now());
+    // The library keeps timestamps younger than the window: now is.
+    return this.result.count + 1 > this.limit.max ? [Date.now()] : NO_HITS;
   }
 
   setForIdentity(): void {
     // Already recorded, atomically, by getForIdentity.
   }
 }
+
+/** The library's max: the store's count arrives as one slot (see AtomicStoreAdapter). */
+const SLOT = 1;
+const NO_HITS: readonly number[] = Object.freeze([]);
 
 const identifyContext = (ctx: { key: string }): string => ctx.key;
 
@@ -53,7 +64,7 @@ export function createRateLimiter(
       const refused = await limiter(
         { parent: undefined, args: {}, context: { key }, info: { fieldName: name } as GraphQLResolveInfo },
         // A string window (a number silently disables the limit); refused calls do not count.
-        { max: limit.max, window: limit.window, uncountRejected: true },
+        { max: SLOT, window: limit.window, uncountRejected: true },
       );
       const result = store.result;
       if (!refused) {

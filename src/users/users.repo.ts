@@ -1,10 +1,44 @@
-import { and, count, eq, inArray, isNull, notInArray, sql } from "drizzle-orm";
-import type { Queryable } from "../db/client.js";
+import { Placeholder, and, count, eq, inArray, isNull, notInArray, sql } from "drizzle-orm";
+import { postgresClientOf, type Db, type Queryable } from "../db/client.js";
 import { sessionIsLive } from "../db/live-session.js";
 import { sessions, users, type UserRow } from "../db/schema.js";
+import { USER_COLUMNS, decodeUserRow } from "../db/user-row.js";
+
+type UserByEmail = (email: string) => Promise<UserRow | null>;
+
+/**
+ * Every login's first statement (users by its unique email), on the pool of a PostgreSQL Db: drizzle
+ * writes the SQL once, postgres.js runs it as a prepared statement with rows as arrays, decoded by the
+ * users table's own columns (as the session check does, db/live-session.ts). Building the select and
+ * mapping its row through drizzle cost more main-thread CPU than the rest of the lookup.
+ */
+function prepareUserByEmail(db: Db): UserByEmail | undefined {
+  const client = postgresClientOf(db);
+  if (!client) return undefined;
+  const { sql: text, params } = db
+    .select(Object.fromEntries(USER_COLUMNS))
+    .from(users)
+    .where(eq(users.email, sql.placeholder("email")))
+    .limit(1)
+    .toSQL();
+  const emailSlot = params.findIndex((p) => p instanceof Placeholder && p.name === "email");
+  if (emailSlot < 0) throw new Error("user by email query: placeholder not found");
+  return async (email) => {
+    const values = params.slice() as Array<string | number>;
+    values[emailSlot] = email;
+    const [row] = await client.unsafe(text, values, { prepare: true }).values();
+    return row ? decodeUserRow((_name, i) => row[i]) : null;
+  };
+}
+
+const usersByEmail = new WeakMap<Queryable, UserByEmail | null>();
 
 /** Lookups return null; the caller decides whether that is NOT_FOUND, UNAUTHENTICATED or silence. */
 export async function findUserByEmail(db: Queryable, email: string): Promise<UserRow | null> {
+  // A transaction (or PGlite) goes through drizzle; only the pool's own Db has a postgres.js client.
+  let fast = usersByEmail.get(db);
+  if (fast === undefined && postgresClientOf(db as Db)) usersByEmail.set(db, (fast = prepareUserByEmail(db as Db) ?? null));
+  if (fast) return fast(email);
   const [row] = await db.select().from(users).where(eq(users.email, email)).limit(1).prepare("gatehouse_user_by_email").execute();
   return row ?? null;
 }
