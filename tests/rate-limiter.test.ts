@@ -35,6 +35,17 @@ describe("rate limiter (memory store)", () => {
     await expect(limiter.check("loginIp", "ip=192.0.2.1")).rejects.toBeInstanceOf(AppError);
   });
 
+  it("a limit above the store's hits-per-key cap is enforced at the cap, not left unlimited past it", async () => {
+    const limiter = createRateLimiter(limitsWith("loginIp", 100, "15m", 900_000), createMemoryHitStore({ maxHitsPerKey: 5 }), {
+      enabled: true,
+      shared: false,
+    });
+    for (let i = 0; i < 5; i++) await limiter.check("loginIp", "ip=192.0.2.5");
+    const refused = await limiter.check("loginIp", "ip=192.0.2.5").catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(AppError);
+    expect((refused as AppError).extensions).toMatchObject({ code: "RATE_LIMITED", limit: 100 });
+  });
+
   it("a key with 5000 hits in its window: one more check reads the clock a few times, not once per hit", async () => {
     const limiter = createRateLimiter(limitsWith("loginIp", 1_000_000, "15m", 900_000), createMemoryHitStore(), { enabled: true, shared: false });
     for (let i = 0; i < 5000; i++) await limiter.check("loginIp", "ip=192.0.2.9");

@@ -14,8 +14,8 @@ import type { RateLimiter } from "../deps.js";
  * `check`. A map shared by calls on one key would hand one call another's result, and a refused call
  * would then give back another call's hit.
  *
- * The library is handed that count as one slot, free or taken, against a max of one (SLOT): its
- * `count + 1 > max` on the store's count becomes `slot + 1 > 1`, the same decision. Handing it the
+ * The library is handed the store's decision as one slot, free or taken, against a max of one (SLOT):
+ * its `count + 1 > max` becomes `slot + 1 > 1`. Handing it the
  * count as `count` timestamps (as a plain Store would) made every check copy and filter an array as
  * long as the window's hits, reading the clock once per hit: with a wide limit (RATE_LIMIT_LOGIN_IP
  * for a busy NAT, or the benchmarks') that was most of a login's rate-limit cost.
@@ -30,8 +30,10 @@ class AtomicStoreAdapter implements Store {
 
   async getForIdentity(): Promise<readonly number[]> {
     this.result = await this.hits.hit(this.storeKey, this.limit.max, this.limit.windowMs);
-    // The library keeps timestamps younger than the window: now is.
-    return this.result.count + 1 > this.limit.max ? [Date.now()] : NO_HITS;
+    // The store's own decision, so a cap of the store (the memory store's hits per key) refuses too: the
+    // count alone said "under the limit" there, and the call passed uncounted. The library keeps
+    // timestamps younger than the window: now is.
+    return this.result.allowed ? NO_HITS : [Date.now()];
   }
 
   setForIdentity(): void {
