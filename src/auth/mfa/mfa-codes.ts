@@ -31,12 +31,38 @@ export const openTotpSecret = (config: Pick<Config, "encryptionSecret">, userId:
 const codeSchema = z.object({ code: z.string().trim().min(1, "Enter a code").max(64, "Not a valid code") });
 
 export const WRONG_CODE = "The code is not valid";
+const NOT_ON = "Two-factor authentication is not on for this account";
+const ALREADY_USED = "This code was already used: wait for the next one";
+
+const wrongCode = (message = WRONG_CODE) => badInput([{ field: "code", message }]);
 
 /** A 6-digit TOTP code, spaces allowed ("123 456"), or null. */
 export function asTotpCode(raw: string): string | null {
   const compact = raw.replace(/\s/g, "");
   return /^\d{6}$/.test(compact) ? compact : null;
 }
+
+/** The code as typed, trimmed; BAD_USER_INPUT on `code` when it is empty or too long to be one. */
+export function readCode(raw: string): string {
+  return parseInput(codeSchema, { code: raw }).code;
+}
+
+/**
+ * The time step a TOTP code is of, under the user's sealed secret: the current or the previous step of
+ * `epochSeconds`; BAD_USER_INPUT on `code` otherwise. Whether the step is still unspent is the caller's
+ * compare-and-set.
+ */
+export function matchUserTotp(config: Pick<Config, "encryptionSecret">, userId: string, sealedSecret: string, totp: string, epochSeconds: number): number {
+  const step = matchTotpStep(openTotpSecret(config, userId, sealedSecret), totp, epochSeconds);
+  if (step === null) throw wrongCode();
+  return step;
+}
+
+/** The answer to a TOTP code whose step was spent already (by this code or a newer one). */
+export const totpStepSpent = () => wrongCode(ALREADY_USED);
+
+/** The answer to a code of a user whose TOTP is off. */
+export const totpNotOn = () => wrongCode(NOT_ON);
 
 /**
  * Checks a second-factor code of the user and spends it, inside the caller's transaction: a TOTP code
@@ -51,19 +77,17 @@ export async function spendSecondFactor(
   rawCode: string,
   epochSeconds: number,
 ): Promise<"otp" | "recovery_code"> {
-  const { code } = parseInput(codeSchema, { code: rawCode });
-  const wrong = (message = WRONG_CODE) => badInput([{ field: "code", message }]);
+  const code = readCode(rawCode);
   const mfa = await findUserMfa(tx, userId);
-  if (!mfa?.totpEnabledAt) throw wrong("Two-factor authentication is not on for this account");
+  if (!mfa?.totpEnabledAt) throw totpNotOn();
   const totp = asTotpCode(code);
   if (totp) {
-    const step = matchTotpStep(openTotpSecret(config, userId, mfa.totpSecret), totp, epochSeconds);
-    if (step === null) throw wrong();
-    if (!(await spendTotpStep(tx, userId, step))) throw wrong("This code was already used: wait for the next one");
+    const step = matchUserTotp(config, userId, mfa.totpSecret, totp, epochSeconds);
+    if (!(await spendTotpStep(tx, userId, step))) throw totpStepSpent();
     return "otp";
   }
   if (normalizeRecoveryCode(code) && (await spendRecoveryCode(tx, userId, code))) return "recovery_code";
-  throw wrong();
+  throw wrongCode();
 }
 
 /** Queues a second-factor notice to the account's address, in the transaction of the change. */

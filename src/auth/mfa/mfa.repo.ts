@@ -9,7 +9,14 @@ import { hashRecoveryCode } from "./recovery-codes.js";
 
 /** The user's TOTP row, enabled or still in setup. */
 export async function findUserMfa(db: Queryable, userId: string): Promise<UserMfaRow | null> {
-  const [row] = await db.select().from(userMfa).where(eq(userMfa.userId, userId)).limit(1);
+  // Prepared: verifyMfa's first statement.
+  const [row] = await db
+    .select()
+    .from(userMfa)
+    .where(eq(userMfa.userId, sql.placeholder("userId")))
+    .limit(1)
+    .prepare("gatehouse_user_mfa_by_user")
+    .execute({ userId });
   return row ?? null;
 }
 
