@@ -1,6 +1,5 @@
-import { sql, type SQL } from "drizzle-orm";
-import { PgDialect } from "drizzle-orm/pg-core";
-import { postgresClientOf, rowsOf, type Db } from "../../db/client.js";
+import { sql } from "drizzle-orm";
+import { executePrepared, type Db } from "../../db/client.js";
 import { sessionIsLive } from "../../db/live-session.js";
 import { generateOpaqueToken, hashToken } from "../../lib/opaque-token.js";
 
@@ -9,21 +8,6 @@ interface CompletionRow {
   totp_on: boolean;
   live: boolean;
   completed: boolean;
-}
-
-const dialect = new PgDialect();
-
-/**
- * On PostgreSQL a prepared statement, straight through postgres.js (the text is the same on every call,
- * the values are parameters): parsed once per connection, and planned once when PostgreSQL settles on
- * its generic plan, instead of on every verifyMfa (planning this statement took about 0.5 ms). PGlite
- * runs it through drizzle.
- */
-async function run(db: Db, statement: SQL): Promise<CompletionRow[]> {
-  const client = postgresClientOf(db);
-  if (!client) return rowsOf<CompletionRow>(await db.execute(statement));
-  const { sql: text, params } = dialect.sqlToQuery(statement);
-  return client.unsafe<CompletionRow[]>(text, params as Array<string | number | null>, { prepare: true });
 }
 
 export type TotpCompletion =
@@ -90,7 +74,8 @@ export async function completeSessionWithTotp(
       select (select last_totp_step from m) as last_step, exists (select 1 from m) as totp_on,
         exists (select 1 from s) as live, exists (select 1 from done) as completed
   `;
-  const row = (await run(db, statement))[0]!;
+  // Prepared on PostgreSQL: planning this statement took 0.7-0.9 ms against 0.2-0.45 ms of execution.
+  const row = (await executePrepared<CompletionRow>(db, statement))[0]!;
   if (row.completed) return { outcome: "completed", refreshToken };
   if (!row.totp_on) return { outcome: "totp_off" };
   if (row.last_step !== null && Number(row.last_step) >= step) return { outcome: "step_spent" };
