@@ -9,16 +9,16 @@ import type { RateLimiter } from "../deps.js";
 /**
  * graphql-rate-limit's Store API is get-then-set, which races: two parallel calls both read N-1 and
  * both pass. This adapter makes the get the atomic step (HitStore.hit records the call only when under
- * the limit) and the set a no-op, so the library's decision (count + 1 > max) is taken on the store's
- * count. One adapter per call: it carries that call's own result (its hit id, its reset time) back to
- * `check`. A map shared by calls on one key would hand one call another's result, and a refused call
- * would then give back another call's hit.
+ * the limit) and the set a no-op, so the library's decision is the store's. One adapter per call: it
+ * carries that call's own result (its hit id, its reset time) back to `check`. A map shared by calls on
+ * one key would hand one call another's result, and a refused call would then give back another call's
+ * hit.
  *
  * The library is handed the store's decision as one slot, free or taken, against a max of one (SLOT):
- * its `count + 1 > max` becomes `slot + 1 > 1`. Handing it the
- * count as `count` timestamps (as a plain Store would) made every check copy and filter an array as
- * long as the window's hits, reading the clock once per hit: with a wide limit (RATE_LIMIT_LOGIN_IP
- * for a busy NAT, or the benchmarks') that was most of a login's rate-limit cost.
+ * its `count + 1 > max` becomes `slot + 1 > 1`. Handing it the count as `count` timestamps (as a plain
+ * Store would) made every check copy and filter an array as long as the window's hits, reading the clock
+ * once per hit: with a wide limit (RATE_LIMIT_LOGIN_IP for a busy NAT, or the benchmarks') that was most
+ * of a login's rate-limit cost.
  */
 class AtomicStoreAdapter implements Store {
   result: HitResult | undefined;
@@ -41,7 +41,7 @@ class AtomicStoreAdapter implements Store {
   }
 }
 
-/** The library's max: the store's count arrives as one slot (see AtomicStoreAdapter). */
+/** The library's max: the store's decision arrives as one slot (see AtomicStoreAdapter). */
 const SLOT = 1;
 const NO_HITS: readonly number[] = Object.freeze([]);
 
