@@ -285,34 +285,52 @@ async function main(): Promise<void> {
     }
 
     if (run("P2")) {
-      // login vs raw argon2 verifications, same parameters and concurrency. /healthz is probed every
-      // 50 ms during the flood, as a load balancer would: a latency probe, not a second load.
+      // login vs raw argon2 verifications, same parameters and concurrency, in turns (login, argon2, login,
+      // argon2) so that both see the same moments of the machine: argon2's speed alone drifts by 20% within
+      // minutes on a shared host. /healthz is probed every 50 ms during each login flood, as a load balancer
+      // would: a latency probe, not a second load.
       const loginBody = { query: `mutation { login(input: {email: "bench.user@example.com", password: "${BENCH_PASSWORD}"}) { accessToken } }` };
-      const [login, health] = await Promise.all([
-        withCpuSplit(pid, () => load(gqlUrl(large), loginBody, { seconds: LOAD_SECONDS, connections: CONNECTIONS })),
-        probe(`${large.server.url}/healthz`, LOAD_SECONDS),
-      ]);
+      const rounds = 2;
+      const logins: Array<{ rps: number; requests: number; cpu: CpuSplit }> = [];
+      const healthTimes = { p99: [] as number[], max: [] as number[] };
       let verified = 0;
-      const argon2Cpu = process.cpuUsage();
-      const deadline = performance.now() + LOAD_SECONDS * 1000;
-      await Promise.all(
-        Array.from({ length: CONNECTIONS }, async () => {
-          while (performance.now() < deadline) {
-            await verify(passwordHash, BENCH_PASSWORD);
-            verified += 1;
-          }
-        }),
-      );
-      const argon2CpuMs = (({ user, system }) => (user + system) / 1000)(process.cpuUsage(argon2Cpu)) / Math.max(verified, 1);
-      record("P2.login_rps", login.rps);
-      record("P2.argon2_verify_per_s", verified / LOAD_SECONDS);
-      recordCpu("P2.info.login", login.cpu);
+      let argon2CpuMsTotal = 0;
+      for (let round = 0; round < rounds; round++) {
+        const [login, health] = await Promise.all([
+          withCpuSplit(pid, () => load(gqlUrl(large), loginBody, { seconds: LOAD_SECONDS, connections: CONNECTIONS })),
+          probe(`${large.server.url}/healthz`, LOAD_SECONDS),
+        ]);
+        logins.push(login);
+        healthTimes.p99.push(health.p99);
+        healthTimes.max.push(health.max);
+        const argon2Cpu = process.cpuUsage();
+        const deadline = performance.now() + LOAD_SECONDS * 1000;
+        await Promise.all(
+          Array.from({ length: CONNECTIONS }, async () => {
+            while (performance.now() < deadline) {
+              await verify(passwordHash, BENCH_PASSWORD);
+              verified += 1;
+            }
+          }),
+        );
+        argon2CpuMsTotal += (({ user, system }) => (user + system) / 1000)(process.cpuUsage(argon2Cpu));
+      }
+      const loginRps = logins.reduce((sum, l) => sum + l.rps, 0) / rounds;
+      const verifyRate = verified / (LOAD_SECONDS * rounds);
+      // CPU per login over both rounds, weighted by the logins of each.
+      const loginCount = logins.reduce((sum, l) => sum + l.requests, 0);
+      const cpuOf = (k: keyof CpuSplit) => logins.reduce((sum, l) => sum + l.cpu[k] * l.requests, 0) / Math.max(loginCount, 1);
+      const loginCpu: CpuSplit = { server: cpuOf("server"), postgres: cpuOf("postgres"), loadgen: cpuOf("loadgen") };
+      const argon2CpuMs = argon2CpuMsTotal / Math.max(verified, 1);
+      record("P2.login_rps", loginRps);
+      record("P2.argon2_verify_per_s", verifyRate);
+      recordCpu("P2.info.login", loginCpu);
       // What a login costs the server beside its one verification (this process's CPU per verify, all threads).
       record("P2.info.argon2_cpu_ms_per_verify", argon2CpuMs, " ms");
-      record("P2.info.server_cpu_beside_argon2_ms", login.cpu.server - argon2CpuMs, " ms");
-      const p2 = record("P2.ratio", login.rps / (verified / LOAD_SECONDS));
-      const p2health = record("P2.healthz_p99_ms", health.p99, " ms");
-      record("P2.info.healthz_max_ms", health.max, " ms");
+      record("P2.info.server_cpu_beside_argon2_ms", loginCpu.server - argon2CpuMs, " ms");
+      const p2 = record("P2.ratio", loginRps / verifyRate);
+      const p2health = record("P2.healthz_p99_ms", Math.max(...healthTimes.p99), " ms");
+      record("P2.info.healthz_max_ms", Math.max(...healthTimes.max), " ms");
       target("P2", "login rps / argon2 verify/s", `${p2.toFixed(2)} (>= 0.8)`, p2 >= 0.8);
       target("P2", "/healthz p99 during login flood", `${p2health.toFixed(1)} ms (<= 50)`, p2health <= 50);
     }
