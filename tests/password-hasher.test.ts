@@ -13,13 +13,14 @@ describe("argon2 hasher", () => {
     expect(results).toEqual([true, false, false]);
   });
 
-  it("runs one hash per core plus one by default, and always leaves a pool thread free", () => {
+  it("runs one hash per core plus one by default, and leaves a pool thread free", () => {
     expect(defaultHashConcurrency(2, 4)).toBe(3);
     expect(defaultHashConcurrency(1, 4)).toBe(2);
     // libuv's default pool of four caps it: one thread stays free whatever the core count.
     expect(defaultHashConcurrency(8, 4)).toBe(3);
     expect(defaultHashConcurrency(8, 16)).toBe(9);
     expect(defaultHashConcurrency(4, 2)).toBe(1);
+    // A pool of one thread has none to spare: hashing still runs, one at a time.
     expect(defaultHashConcurrency(4, 1)).toBe(1);
   });
 

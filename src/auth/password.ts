@@ -22,12 +22,12 @@ function threadPoolSize(): number {
 }
 
 /**
- * How many hashes run at once by default: one per core plus one, and always one pool thread fewer than
- * libuv has. The extra one is there so a core never waits for the event loop: a finished hash hands its
- * core to the next only after the main thread has woken, taken the result and queued the next task, and
- * with exactly one hash per core that gap left 13% of two cores idle under a login flood (raw verifies per
- * second 166 against 207 unlimited; with one more, 198). The free thread keeps WebCrypto (every JWT sign
- * and verify), fs and DNS from queueing behind 19 MiB hashes.
+ * How many hashes run at once by default: one per core plus one, and one pool thread fewer than libuv
+ * has (a pool of one thread still hashes, one at a time). The extra hash is there so that a core never
+ * waits for the event loop: a finished hash hands its core to the next only after the main thread has
+ * woken, taken the result and queued the next task, and with exactly one hash per core that gap left
+ * 13% of two cores idle (raw verifications per second 166 against 207 unlimited; with one more, 198).
+ * The free thread keeps WebCrypto (every JWT sign and verify), fs and DNS from queueing behind hashes.
  */
 export function defaultHashConcurrency(cores = availableParallelism(), poolSize = threadPoolSize()): number {
   return Math.max(1, Math.min(cores + 1, poolSize - 1));
