@@ -81,6 +81,8 @@ export interface Config {
   /** Social login (API.md §8): the providers, and the redirect URI registered with each. */
   readonly oauth: OAuthConfig;
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** HASH_THREADS: how many password hashes run at once (one thread each); unset: see defaultHashThreads. */
+  readonly hashThreads: number | undefined;
   /** Where /metrics is served (API.md §5). */
   readonly metrics: {
     /** METRICS_PORT: a separate listener for /metrics; unset: none. */
@@ -209,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     corsOrigins: v.CORS_ORIGINS,
     oauth: oauth.value,
     logLevel: v.LOG_LEVEL ?? (v.NODE_ENV === "test" ? "silent" : "info"),
+    hashThreads: v.HASH_THREADS,
     metrics: { port: v.METRICS_PORT, host: v.METRICS_HOST, token: v.METRICS_TOKEN },
   };
   return deepFreeze(config);

@@ -164,6 +164,15 @@ export const envSchema = z.object({
         return list;
       }),
   ),
+  HASH_THREADS: z.preprocess(
+    blankToUndefined,
+    z.coerce
+      .number({ message: "must be a whole number from 1 to 256" })
+      .int("must be a whole number from 1 to 256")
+      .min(1, "must be a whole number from 1 to 256")
+      .max(256, "must be a whole number from 1 to 256")
+      .optional(),
+  ),
   METRICS_PORT: z.preprocess(
     blankToUndefined,
     z.coerce.number({ message: PORT_MESSAGE }).int(PORT_MESSAGE).min(0, PORT_MESSAGE).max(65535, PORT_MESSAGE).optional(),

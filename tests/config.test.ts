@@ -111,6 +111,14 @@ describe("config", () => {
     expect(problemsOf({ BOOTSTRAP_ADMIN_EMAIL: "a@b.co" })).toEqual(["BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together"]);
   });
 
+  it("takes HASH_THREADS as a whole number from 1 to 256, unset by default", () => {
+    expect(loadConfig({}).hashThreads).toBeUndefined();
+    expect(loadConfig({ HASH_THREADS: "12" }).hashThreads).toBe(12);
+    for (const bad of ["0", "2.5", "many", "257"]) {
+      expect(problemsOf({ HASH_THREADS: bad })).toEqual(["HASH_THREADS: must be a whole number from 1 to 256"]);
+    }
+  });
+
   it("generates the development JWT secret once, mode 0600, and keeps it across restarts", () => {
     const dir = mkdtempSync(join(tmpdir(), "gatehouse-config-"));
     const first = loadConfig({ DATA_DIR: dir }, { persistDevSecret: true });

@@ -1,9 +1,9 @@
 import { availableParallelism } from "node:os";
-import { hash, verify } from "@node-rs/argon2";
-import pLimit from "p-limit";
+import { Piscina } from "piscina";
 import { badInput, type FieldError } from "../errors.js";
 import { estimateStrength } from "./password-strength.js";
 import type { Hasher } from "../deps.js";
+import type { Argon2Task } from "./argon2-worker.js";
 
 export interface Argon2Params {
   /** KiB */
@@ -15,46 +15,57 @@ export interface Argon2Params {
 /** OWASP's argon2id minimum, and what API.md §4 requires. */
 export const PRODUCTION_ARGON2: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
 
-/** libuv's thread pool: UV_THREADPOOL_SIZE, 4 by default (libuv's own cap is 1024). */
-function threadPoolSize(): number {
-  const size = Number.parseInt(process.env["UV_THREADPOOL_SIZE"] ?? "", 10);
-  return Number.isInteger(size) && size > 0 ? Math.min(size, 1024) : 4;
+/** Most hash threads a process runs unless HASH_THREADS says otherwise: each holds 19 MiB while it hashes. */
+export const MAX_DEFAULT_HASH_THREADS = 8;
+
+/**
+ * One hash thread per core the process may use, at most MAX_DEFAULT_HASH_THREADS. Node counts the host's
+ * cores, not a container's CPU quota: under a quota, set HASH_THREADS to it.
+ */
+export function defaultHashThreads(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(cores, MAX_DEFAULT_HASH_THREADS));
+}
+
+/** The process's hash threads, by their number (every hasher of a process asks for the same, so one pool). */
+const pools = new Map<number, Piscina>();
+
+/**
+ * Hash threads, started on first use: piscina worker threads that each run one hash at a time
+ * (argon2-worker.ts), with a second task queued in each so that a finished hash goes straight to the
+ * next. They are threads of their own, not libuv's pool of four: WebCrypto (every JWT sign and verify),
+ * fs and DNS never queue behind a hash, and a host with more cores hashes on more of them without
+ * UV_THREADPOOL_SIZE. Idle threads keep no process alive (a CLI exits when its hash is done).
+ * From source (tsx, vitest) the worker is the .ts file, loaded through tsx as this module was.
+ */
+function hashPool(threads: number): Piscina {
+  let pool = pools.get(threads);
+  if (pool) return pool;
+  const fromSource = import.meta.url.endsWith(".ts");
+  pool = new Piscina({
+    filename: new URL(fromSource ? "./argon2-worker.ts" : "./argon2-worker.js", import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+    concurrentTasksPerWorker: 2,
+    // No queue limit: a caller waits its turn (the rate limits bound how many can ask).
+    // Never the process's own flags: `node -e`, --input-type or a profiler's flags mean nothing to a worker.
+    execArgv: fromSource ? ["--import", "tsx"] : [],
+  });
+  pools.set(threads, pool);
+  return pool;
 }
 
 /**
- * How many hashes run at once by default: one per core plus one, and one pool thread fewer than libuv
- * has (a pool of one thread still hashes, one at a time). The extra hash is there so that a core never
- * waits for the event loop: a finished hash hands its core to the next only after the main thread has
- * woken, taken the result and queued the next task, and with exactly one hash per core that gap left
- * 13% of two cores idle (raw verifications per second 166 against 207 unlimited; with one more, 198).
- * The free thread keeps WebCrypto (every JWT sign and verify), fs and DNS from queueing behind hashes.
+ * argon2id on `threads` hash threads (hashPool): hashing never blocks the event loop, and at most one
+ * hash per thread runs at a time, whatever the number of callers. The rest wait in piscina's queue.
  */
-export function defaultHashConcurrency(cores = availableParallelism(), poolSize = threadPoolSize()): number {
-  return Math.max(1, Math.min(cores + 1, poolSize - 1));
-}
-
-/**
- * argon2id through @node-rs/argon2's async (thread-pool) functions only: hashing never blocks the event
- * loop. At most `concurrency` hashes run at a time (see defaultHashConcurrency); the rest queue here
- * instead of in libuv's thread pool, which other work shares. Without the limit, a login flood puts
- * every `me` behind a queue of hashes.
- */
-export function createArgon2Hasher(params: Argon2Params = PRODUCTION_ARGON2, concurrency = defaultHashConcurrency()): Hasher {
-  // 2 = argon2id. Algorithm is an ambient const enum, which isolatedModules cannot inline.
-  const options = { algorithm: 2 as const, ...params };
-  const limit = pLimit(Math.max(1, concurrency));
+export function createArgon2Hasher(params: Argon2Params = PRODUCTION_ARGON2, threads = defaultHashThreads()): Hasher {
+  const run = (task: Argon2Task) => hashPool(threads).run(task) as Promise<string | boolean>;
+  const hash = async (password: string) => String(await run({ op: "hash", password, ...params }));
   let dummy: Promise<string> | undefined;
   return {
-    hash: (password) => limit(() => hash(password, options)),
-    verify: async (passwordHash, password) => {
-      try {
-        return await limit(() => verify(passwordHash, password));
-      } catch {
-        // A malformed stored hash is a failed verification, not a crash.
-        return false;
-      }
-    },
-    dummyHash: () => (dummy ??= limit(() => hash("gatehouse-dummy-password", options))),
+    hash,
+    verify: async (passwordHash, password) => (await run({ op: "verify", hash: passwordHash, password })) === true,
+    dummyHash: () => (dummy ??= hash("gatehouse-dummy-password")),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { createArgon2Hasher } from "../auth/password.js";
+import { createArgon2Hasher, PRODUCTION_ARGON2 } from "../auth/password.js";
 import { createOAuthProviders } from "../auth/oauth/providers.js";
 import type { Deps, Hasher } from "../deps.js";
 import { createTokenService } from "../auth/tokens.js";
@@ -36,7 +36,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     (await openDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : `${config.dataDir}/pglite` }));
   try {
     await runMigrations(database, config.databaseUrl);
-    const hasher = overrides.hasher ?? createArgon2Hasher();
+    const hasher = overrides.hasher ?? createArgon2Hasher(PRODUCTION_ARGON2, config.hashThreads);
     // Made now, not on the first unknown-email login, which would otherwise take twice as long.
     await hasher.dummyHash();
     const transport = overrides.mailTransport ?? createMailTransport(config, logger);
