@@ -1,6 +1,7 @@
 /*
  * The hash threads' task (src/auth/password.ts runs it through piscina): argon2id with @node-rs/argon2's
- * synchronous calls, which hold this worker thread, never the event loop. One task at a time per thread;
+ * synchronous calls, which hold this worker thread, never the event loop (STYLE's "async only" is about the
+ * event loop: here the async calls would put the hash back on libuv's pool). One task at a time per thread;
  * the next one is already waiting in the thread's port, so a core goes from one hash to the next without
  * the main thread in between.
  */
